@@ -1,0 +1,34 @@
+// @actions/* 3.x, @octokit/* and a few of their dependencies ship ESM only; swc turns them (and our
+// TypeScript) into CommonJS so jest can load them without --experimental-vm-modules.
+const esmOnly = [
+  '@actions',
+  '@octokit',
+  'universal-user-agent',
+  'before-after-hook',
+  'fast-content-type-parse',
+  'content-type',
+  'json-with-bigint',
+];
+
+const shared = {
+  testEnvironment: 'node',
+  // The ESM-only packages resolve through their "import" export condition; swc then turns them into CommonJS.
+  resolver: '<rootDir>/test/jest-resolver.cjs',
+  transform: {
+    '^.+\\.(t|j|mj)sx?$': [
+      '@swc/jest',
+      { jsc: { parser: { syntax: 'typescript' }, target: 'es2023' }, module: { type: 'commonjs' } },
+    ],
+  },
+  transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
+  moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    { ...shared, displayName: 'sandbox', testMatch: ['<rootDir>/test/sandbox/**/*.test.ts'], testTimeout: 120_000 },
+    { ...shared, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'], testTimeout: 300_000 },
+  ],
+};

@@ -1,0 +1,24 @@
+/** Settings every AWS SDK client of the toolkit shares. */
+export interface ClientSettings {
+  region: string;
+  maxAttempts: number;
+  retryMode: 'standard' | 'adaptive';
+  customUserAgent: string;
+}
+
+export const USER_AGENT = 'aws-deploy-kit/0.1.0';
+
+/**
+ * Client configuration. The SDK's own retry strategy handles throttling and 5xx; `adaptive` adds a client-side rate
+ * limiter so parallel deploys in one account back off together. AWS_MAX_ATTEMPTS / AWS_RETRY_MODE still win, and
+ * AWS_ENDPOINT_URL_<SERVICE> points the clients elsewhere (the local sandbox) without code of ours.
+ */
+export function clientSettings(region: string, env: NodeJS.ProcessEnv = process.env): ClientSettings {
+  const attempts = Number(env.AWS_MAX_ATTEMPTS);
+  return {
+    region,
+    maxAttempts: Number.isInteger(attempts) && attempts > 0 ? attempts : 6,
+    retryMode: env.AWS_RETRY_MODE === 'standard' ? 'standard' : 'adaptive',
+    customUserAgent: USER_AGENT,
+  };
+}

@@ -1,0 +1,122 @@
+import { type Clock, systemClock } from './clock';
+import { awsErrorName, DeployError } from './errors';
+import { type Logger, silentLogger } from './logger';
+
+/** What one look at the thing being waited for found. */
+export type PollOutcome<T> = { done: true; value: T } | { done: false; progress?: string };
+
+export interface PollOptions<T> {
+  /** Said in progress lines and errors: "App Runner operation 5f0c…". */
+  what: string;
+  check: (attempt: number) => Promise<PollOutcome<T>>;
+  /** Give up this long after the first look. */
+  timeoutMs: number;
+  /** First delay; later delays double up to maxDelayMs. */
+  minDelayMs?: number;
+  /** Cap on one delay: bounds how late the end of an operation is noticed. */
+  maxDelayMs?: number;
+  /** Consecutive transient errors (throttling, 5xx, resets) tolerated before giving up. */
+  maxTransientErrors?: number;
+  clock?: Clock;
+  signal?: AbortSignal;
+  logger?: Logger;
+  random?: () => number;
+}
+
+export class PollTimeoutError extends DeployError {
+  override readonly name = 'PollTimeoutError';
+  constructor(
+    what: string,
+    timeoutMs: number,
+    readonly lastProgress: string | undefined,
+  ) {
+    super(
+      `Gave up waiting for ${what} after ${formatDuration(timeoutMs)}` +
+        (lastProgress ? `; last seen: ${lastProgress}` : '') +
+        '. Raise timeout-minutes if this is expected to take longer.',
+    );
+  }
+}
+
+const transientNames = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'ResourceContention',
+  'ResourceContentionFault',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'InternalFailure',
+  'InternalServiceError',
+  'InternalServiceErrorException',
+  'ServerException',
+  'TimeoutError',
+  'RequestTimeout',
+]);
+
+const transientCodes = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
+
+/** Whether an error is worth another look later (the SDK already retried it a few times). */
+export function isTransientError(error: unknown): boolean {
+  const name = awsErrorName(error);
+  if (name && transientNames.has(name)) return true;
+  const e = error as { $metadata?: { httpStatusCode?: number }; code?: string; $retryable?: unknown };
+  if (e?.$retryable) return true;
+  const status = e?.$metadata?.httpStatusCode;
+  if (status !== undefined && (status === 429 || status >= 500)) return true;
+  return typeof e?.code === 'string' && transientCodes.has(e.code);
+}
+
+/**
+ * The one poller for every wait (App Runner operations, instance refreshes, HTTP health): an immediate first look,
+ * then jittered exponential delays between minDelayMs and maxDelayMs, a deadline, a progress line whenever what is
+ * seen changes, and abort on cancellation. Transient errors widen the delay instead of failing the wait.
+ */
+export async function poll<T>(options: PollOptions<T>): Promise<T> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
+  const random = options.random ?? Math.random;
+  const minDelay = options.minDelayMs ?? 2_000;
+  const maxDelay = Math.max(minDelay, options.maxDelayMs ?? 10_000);
+  const maxTransient = options.maxTransientErrors ?? 8;
+  const started = clock.now();
+  const deadline = started + options.timeoutMs;
+
+  let lastProgress: string | undefined;
+  let transientInARow = 0;
+  for (let attempt = 1; ; attempt++) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    let backoff = false;
+    try {
+      const outcome = await options.check(attempt);
+      transientInARow = 0;
+      if (outcome.done) return outcome.value;
+      if (outcome.progress !== undefined && outcome.progress !== lastProgress) {
+        lastProgress = outcome.progress;
+        logger.info(`${options.what}: ${outcome.progress} (${formatDuration(clock.now() - started)} elapsed)`);
+      }
+    } catch (error) {
+      if (!isTransientError(error) || ++transientInARow > maxTransient) throw error;
+      backoff = true;
+      logger.warning(`${options.what}: ${(error as Error).message}; looking again shortly`);
+    }
+
+    const exponential = Math.min(maxDelay, minDelay * 2 ** Math.min(attempt - 1, 30));
+    // Jitter only downwards, so maxDelay stays a hard bound on how late the end is noticed.
+    let delay = backoff ? maxDelay : Math.max(minDelay, exponential * (0.8 + 0.2 * random()));
+    const remaining = deadline - clock.now();
+    if (remaining <= 0) throw new PollTimeoutError(options.what, options.timeoutMs, lastProgress);
+    // One last look exactly at the deadline rather than giving up early.
+    delay = Math.min(delay, remaining);
+    await clock.sleep(Math.round(delay), options.signal);
+  }
+}
+
+export function formatDuration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  const rest = seconds % 60;
+  return rest === 0 ? `${minutes}m` : `${minutes}m${String(rest).padStart(2, '0')}s`;
+}

@@ -1,0 +1,174 @@
+import type { Clock } from './clock';
+import { ConfigurationError } from './errors';
+
+/**
+ * The deploy record: the one value that flows through every action (see DESIGN.md "The data that flows through").
+ * Each action appends what it did and writes the whole record out as its `record` output.
+ */
+export const RECORD_SCHEMA = 'aws-deploy-kit/deploy-record';
+export const RECORD_VERSION = 1;
+
+export type Outcome = 'in-progress' | 'succeeded' | 'failed' | 'rolled-back' | 'rollback-failed';
+export type PhaseName = 'build' | 'promote' | 'deploy' | 'verify' | 'rollback' | 'report';
+export type PhaseStatus = 'running' | 'succeeded' | 'failed' | 'skipped';
+export type TargetKind = 'apprunner' | 'asg';
+
+export interface RecordImage {
+  repository: string;
+  registry: string;
+  /** `<registry>/<repository>@sha256:…` */
+  uri: string;
+  digest: string;
+  tags: string[];
+  /** True when nothing was built because the commit's image was already pushed. */
+  reused: boolean;
+}
+
+export interface RecordPhase {
+  name: PhaseName;
+  status: PhaseStatus;
+  startedAt: string;
+  endedAt?: string;
+  detail?: string;
+}
+
+export interface RecordHealth {
+  url: string;
+  healthy: boolean;
+  attempts: number;
+  lastStatus?: number;
+  detail?: string;
+}
+
+export interface DeployRecord {
+  schema: typeof RECORD_SCHEMA;
+  version: typeof RECORD_VERSION;
+  commit: string;
+  environment?: string;
+  image?: RecordImage;
+  target?: { kind: TargetKind; id: string; url?: string };
+  /** What the target ran before this deploy: the rollback destination. */
+  previous?: { image?: string; digest?: string; commit?: string };
+  operations: { kind: 'apprunner-operation' | 'instance-refresh'; id: string; status?: string }[];
+  phases: RecordPhase[];
+  health?: RecordHealth;
+  outcome: Outcome;
+  error?: string;
+  run?: { repository?: string; runId?: string; runAttempt?: string; serverUrl?: string; event?: string; ref?: string };
+}
+
+export function newRecord(
+  commit: string,
+  fields: Partial<Omit<DeployRecord, 'schema' | 'version'>> = {},
+): DeployRecord {
+  return {
+    schema: RECORD_SCHEMA,
+    version: RECORD_VERSION,
+    commit,
+    operations: [],
+    phases: [],
+    outcome: 'in-progress',
+    ...fields,
+  };
+}
+
+export function startPhase(record: DeployRecord, name: PhaseName, clock: Clock): RecordPhase {
+  const phase: RecordPhase = { name, status: 'running', startedAt: new Date(clock.now()).toISOString() };
+  record.phases.push(phase);
+  return phase;
+}
+
+export function endPhase(
+  phase: RecordPhase,
+  status: Exclude<PhaseStatus, 'running'>,
+  clock: Clock,
+  detail?: string,
+): void {
+  phase.status = status;
+  phase.endedAt = new Date(clock.now()).toISOString();
+  if (detail !== undefined) phase.detail = detail;
+}
+
+/** Runs `work` as a phase of the record: timed, and marked failed (then rethrown) when it throws. */
+export async function inPhase<T>(
+  record: DeployRecord,
+  name: PhaseName,
+  clock: Clock,
+  work: () => Promise<T>,
+): Promise<T> {
+  const phase = startPhase(record, name, clock);
+  try {
+    const value = await work();
+    if (phase.status === 'running') endPhase(phase, 'succeeded', clock);
+    return value;
+  } catch (error) {
+    endPhase(phase, 'failed', clock, error instanceof Error ? error.message : String(error));
+    throw error;
+  }
+}
+
+export function serializeRecord(record: DeployRecord): string {
+  return JSON.stringify(record);
+}
+
+const outcomes: readonly string[] = ['in-progress', 'succeeded', 'failed', 'rolled-back', 'rollback-failed'];
+
+/**
+ * Reads a record given as an input. A malformed one is a ConfigurationError naming the input and what is wrong,
+ * never a crash halfway through a deploy.
+ */
+export function parseRecord(input: string, text: string): DeployRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigurationError(
+      input,
+      abbreviate(text),
+      `the JSON deploy record output by an earlier aws-deploy-kit step (${(error as Error).message})`,
+    );
+  }
+  const problem = recordProblem(value);
+  if (problem) {
+    throw new ConfigurationError(
+      input,
+      abbreviate(text),
+      `a deploy record of schema ${RECORD_SCHEMA} version ${RECORD_VERSION} (${problem})`,
+    );
+  }
+  return value as DeployRecord;
+}
+
+function recordProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
+  const r = value as Record<string, unknown>;
+  if (r.schema !== RECORD_SCHEMA) return `"schema" is ${JSON.stringify(r.schema)}`;
+  if (r.version !== RECORD_VERSION)
+    return `"version" is ${JSON.stringify(r.version)}; this toolkit reads version ${RECORD_VERSION}`;
+  if (typeof r.commit !== 'string' || r.commit === '') return '"commit" is missing';
+  if (!Array.isArray(r.phases)) return '"phases" is not a list';
+  if (!Array.isArray(r.operations)) return '"operations" is not a list';
+  if (typeof r.outcome !== 'string' || !outcomes.includes(r.outcome))
+    return `"outcome" is ${JSON.stringify(r.outcome)}`;
+  if (r.image !== undefined) {
+    const image = r.image as Record<string, unknown>;
+    if (typeof image !== 'object' || typeof image.digest !== 'string' || typeof image.uri !== 'string')
+      return '"image" lacks uri or digest';
+    if (!Array.isArray(image.tags)) return '"image.tags" is not a list';
+  }
+  if (r.target !== undefined) {
+    const target = r.target as Record<string, unknown>;
+    if (
+      typeof target !== 'object' ||
+      (target.kind !== 'apprunner' && target.kind !== 'asg') ||
+      typeof target.id !== 'string'
+    ) {
+      return '"target" needs kind "apprunner" or "asg" and an id';
+    }
+  }
+  return undefined;
+}
+
+function abbreviate(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}

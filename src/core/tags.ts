@@ -1,0 +1,42 @@
+import { ConfigurationError } from './errors';
+import { validateCommitSha, validateTag } from './validate';
+
+/** The parts of the GitHub Actions context that decide which commit is being deployed. */
+export interface CommitContext {
+  eventName: string;
+  sha: string;
+  /** The event payload; for pull_request events, its `pull_request.head.sha` is the commit. */
+  payload?: { pull_request?: { head?: { sha?: string } } };
+}
+
+/**
+ * The commit an image is built from. For pull_request events GITHUB_SHA is a merge commit GitHub made up, which no
+ * one can check out or roll back to: the PR's head SHA is what was pushed.
+ */
+export function commitOf(context: CommitContext): string {
+  const isPullRequest = context.eventName === 'pull_request' || context.eventName === 'pull_request_target';
+  const head = isPullRequest ? context.payload?.pull_request?.head?.sha : undefined;
+  return validateCommitSha(head ? 'pull_request.head.sha' : 'GITHUB_SHA', head ?? context.sha);
+}
+
+export function commitTag(sha: string): string {
+  return `sha-${sha}`;
+}
+
+/** The sha tag first, then the extra tags, validated and without repeats. */
+export function imageTags(sha: string, extra: readonly string[], input = 'tags'): string[] {
+  const tags = [commitTag(sha)];
+  for (const tag of extra) {
+    validateTag(input, tag);
+    if (!tags.includes(tag)) tags.push(tag);
+  }
+  return tags;
+}
+
+/** The tag that points at the image an environment last verified: moved only after the deploy is verified. */
+export function environmentPointerTag(environment: string): string {
+  const tag = `deployed-${environment.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-')}`;
+  if (tag.length > 128)
+    throw new ConfigurationError('environment', environment, 'an environment name of at most 119 characters');
+  return tag;
+}

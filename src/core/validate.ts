@@ -1,0 +1,60 @@
+import { ConfigurationError } from './errors';
+
+// ECR's own rules (CreateRepository / PutImage API reference).
+const repositoryPattern = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+const tagPattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const digestPattern = /^sha256:[a-f0-9]{64}$/;
+const regionPattern = /^[a-z]{2}(?:-[a-z]+)+-\d+$/;
+const shaPattern = /^[0-9a-f]{7,40}$/;
+
+export function validateRepositoryName(input: string, value: string): string {
+  if (value.length < 2 || value.length > 256 || !repositoryPattern.test(value)) {
+    throw new ConfigurationError(
+      input,
+      value,
+      'an ECR repository name: 2-256 lowercase letters, digits and . _ - separators, with optional / namespaces (e.g. "team/web")',
+    );
+  }
+  return value;
+}
+
+export function validateTag(input: string, value: string): string {
+  if (!tagPattern.test(value)) {
+    throw new ConfigurationError(
+      input,
+      value,
+      'an image tag of 1-128 characters from A-Z a-z 0-9 _ . - that does not start with . or -',
+    );
+  }
+  return value;
+}
+
+export function validateDigest(input: string, value: string): string {
+  if (!digestPattern.test(value)) {
+    throw new ConfigurationError(input, value, 'an image digest "sha256:" followed by 64 lowercase hex characters');
+  }
+  return value;
+}
+
+export function validateRegion(input: string, value: string | undefined): string {
+  if (!value || !regionPattern.test(value)) {
+    throw new ConfigurationError(
+      input,
+      value,
+      'an AWS region such as "us-east-1" (set the input, or AWS_REGION in the environment)',
+    );
+  }
+  return value;
+}
+
+export function validateCommitSha(input: string, value: string | undefined): string {
+  const sha = value?.trim().toLowerCase();
+  if (!sha || !shaPattern.test(sha)) {
+    throw new ConfigurationError(input, value, 'a git commit SHA of 7-40 hexadecimal characters');
+  }
+  return sha;
+}
+
+export function isDigest(value: string): boolean {
+  return digestPattern.test(value);
+}

@@ -1,0 +1,61 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EcrEmulator } from './emulator/ecr';
+import { AwsEmulator } from './emulator/server';
+import { type SandboxEngine, startEngine } from './engine';
+import { type SandboxRegistry, startRegistry } from './registry';
+
+export interface SandboxOptions {
+  /** Start the podman engine (needed to build and push images). Default true. */
+  engine?: boolean;
+}
+
+/**
+ * The local stand-in for AWS and GitHub that the tests and `npm run demo` run against: a real registry, a real image
+ * engine and emulated control planes on loopback. See test/sandbox/README.md.
+ */
+export interface Sandbox {
+  dir: string;
+  registry: SandboxRegistry;
+  engine: SandboxEngine | undefined;
+  aws: AwsEmulator;
+  ecr: EcrEmulator;
+  /** Environment for a process (a bundle, the docker CLI) that should use this sandbox. */
+  env(): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const dir = await mkdtemp(join(tmpdir(), 'adk-sandbox-'));
+  const stack: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stack.reverse()) await stop().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  };
+  try {
+    const registry = await startRegistry(join(dir, 'registry'));
+    stack.push(() => registry.stop());
+    const engine = options.engine === false ? undefined : await startEngine(join(dir, 'engine'), registry);
+    if (engine) stack.push(() => engine.stop());
+
+    const aws = new AwsEmulator();
+    const ecr = new EcrEmulator(registry);
+    aws.register(ecr.definition());
+    await aws.start();
+    stack.push(() => aws.stop());
+
+    return {
+      dir,
+      registry,
+      engine,
+      aws,
+      ecr,
+      env: () => ({ ...aws.clientEnv(), ...(engine?.env ?? {}) }),
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
