@@ -1,0 +1,172 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '../sandbox/paths';
+
+export interface BundleRun {
+  exitCode: number;
+  /** stdout and stderr interleaved, as the runner shows the step's log. */
+  log: string;
+  outputs: Record<string, string>;
+  summary: string;
+  state: Record<string, string>;
+  /** `::error::` / `::warning::` annotations, unescaped. */
+  errors: string[];
+  warnings: string[];
+}
+
+export interface RunBundleOptions {
+  /** Inputs by their action.yml names, e.g. { repository: 'web', 'skip-if-exists': 'true' }. */
+  inputs?: Record<string, string>;
+  /** Extra environment (sandbox endpoints, DOCKER_HOST, GITHUB_* overrides). */
+  env?: Record<string, string>;
+  /** Values that must never appear in the log: the run fails the test if one does. */
+  secrets?: string[];
+  /** Run the `post:` entry (dist/<name>/post.js style) with this state instead of main. */
+  entry?: string;
+  /** State saved by an earlier run (for post steps). */
+  state?: Record<string, string>;
+  /** Send SIGTERM this many ms after start (job cancellation). */
+  cancelAfterMs?: number;
+  timeoutMs?: number;
+  cwd?: string;
+}
+
+/** The Node binary bundles run under: ACTION_NODE (CI sets the Node 24 binary), else this process's node. */
+export function actionNode(): string {
+  return process.env.ACTION_NODE || process.execPath;
+}
+
+/** GitHub Actions workflow-command escaping, reversed. */
+function unescape(text: string): string {
+  return text.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
+}
+
+function parseFileCommands(text: string): Record<string, string> {
+  // key<<DELIMITER\nvalue\nDELIMITER, as @actions/core writes GITHUB_OUTPUT and GITHUB_STATE.
+  const values: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const match = /^([^<=]+)<<(.+)$/.exec(lines[i] ?? '');
+    if (match) {
+      const [, key, delimiter] = match;
+      const value: string[] = [];
+      for (i++; i < lines.length && lines[i] !== delimiter; i++) value.push(lines[i] ?? '');
+      values[key!] = value.join('\n');
+    } else if (lines[i]?.includes('=')) {
+      const eq = lines[i]!.indexOf('=');
+      values[lines[i]!.slice(0, eq)] = lines[i]!.slice(eq + 1);
+    }
+  }
+  return values;
+}
+
+/**
+ * Runs a bundle exactly as a GitHub runner does: `node dist/<name>/index.js` with INPUT_* variables, the GITHUB_OUTPUT,
+ * GITHUB_STATE, GITHUB_STEP_SUMMARY and GITHUB_ENV files, and the GITHUB_* context variables. Returns its outputs and
+ * log, and throws (failing the test) when a known secret appears anywhere in the log or the summary.
+ */
+export async function runBundle(name: string, options: RunBundleOptions = {}): Promise<BundleRun> {
+  const root = repoRoot();
+  const script = join(root, 'dist', name, options.entry ?? 'index.js');
+  if (!existsSync(script)) throw new Error(`${script} does not exist: run \`npm run bundle -- ${name}\``);
+  const dir = await mkdtemp(join(tmpdir(), `adk-run-${name}-`));
+  const files = {
+    GITHUB_OUTPUT: join(dir, 'output'),
+    GITHUB_STATE: join(dir, 'state'),
+    GITHUB_STEP_SUMMARY: join(dir, 'summary'),
+    GITHUB_ENV: join(dir, 'env'),
+    GITHUB_PATH: join(dir, 'path'),
+    GITHUB_EVENT_PATH: join(dir, 'event.json'),
+  };
+  for (const file of Object.values(files)) await writeFile(file, '');
+  await writeFile(files.GITHUB_EVENT_PATH, options.env?.GITHUB_EVENT_JSON ?? '{}');
+
+  const inputEnv: Record<string, string> = {};
+  for (const [key, value] of Object.entries(options.inputs ?? {})) {
+    // As the runner does: INPUT_ + upper-cased name with spaces replaced by '_' (dashes kept).
+    inputEnv[`INPUT_${key.replace(/ /g, '_').toUpperCase()}`] = value;
+  }
+  const stateEnv: Record<string, string> = {};
+  for (const [key, value] of Object.entries(options.state ?? {})) stateEnv[`STATE_${key}`] = value;
+
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/root',
+    TMPDIR: dir,
+    RUNNER_TEMP: dir,
+    RUNNER_OS: 'Linux',
+    CI: 'true',
+    GITHUB_ACTIONS: 'true',
+    GITHUB_REPOSITORY: 'octo-org/web',
+    GITHUB_REPOSITORY_OWNER: 'octo-org',
+    GITHUB_SHA: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678',
+    GITHUB_REF: 'refs/heads/staging',
+    GITHUB_REF_NAME: 'staging',
+    GITHUB_EVENT_NAME: 'push',
+    GITHUB_RUN_ID: '4242',
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_RUN_NUMBER: '17',
+    GITHUB_ACTOR: 'octocat',
+    GITHUB_WORKFLOW: 'deploy',
+    GITHUB_JOB: 'deploy',
+    GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_API_URL: 'http://127.0.0.1:9',
+    GITHUB_WORKSPACE: options.cwd ?? root,
+    ...files,
+    ...options.env,
+    ...inputEnv,
+    ...stateEnv,
+  };
+  delete env.GITHUB_EVENT_JSON;
+
+  const child = spawn(actionNode(), [script], { cwd: options.cwd ?? root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (c: Buffer) => {
+    log += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    log += c.toString();
+  });
+  const cancelTimer =
+    options.cancelAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGTERM'), options.cancelAfterMs);
+  const timeoutMs = options.timeoutMs ?? 240_000;
+  const exitCode = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not finish within ${timeoutMs} ms. Log so far:\n${log}`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(code ?? (signal ? 128 : 1));
+    });
+  });
+  if (cancelTimer) clearTimeout(cancelTimer);
+
+  const outputs = parseFileCommands(await readFile(files.GITHUB_OUTPUT, 'utf8'));
+  const state = parseFileCommands(await readFile(files.GITHUB_STATE, 'utf8'));
+  const summary = await readFile(files.GITHUB_STEP_SUMMARY, 'utf8');
+  await rm(dir, { recursive: true, force: true });
+
+  for (const secret of options.secrets ?? []) {
+    if (!secret) continue;
+    for (const [where, text] of [
+      ['log', log],
+      ['job summary', summary],
+      ['outputs', JSON.stringify(outputs)],
+    ] as const) {
+      if (text.includes(secret)) {
+        throw new Error(`A secret (${secret.slice(0, 3)}…) appeared in the ${where} of ${name}:\n${log}`);
+      }
+    }
+  }
+  const annotations = (kind: string) =>
+    log
+      .split('\n')
+      .filter((line) => line.startsWith(`::${kind}`))
+      .map((line) => unescape(line.slice(line.indexOf('::', 2) + 2)));
+  return { exitCode, log, outputs, summary, state, errors: annotations('error'), warnings: annotations('warning') };
+}
