@@ -5,6 +5,7 @@ import { EcrEmulator } from './emulator/ecr';
 import { AwsEmulator } from './emulator/server';
 import { type SandboxEngine, startEngine } from './engine';
 import { type SandboxRegistry, startRegistry } from './registry';
+import { ImageRunner } from './runner';
 
 export interface SandboxOptions {
   /** Start the podman engine (needed to build and push images). Default true. */
@@ -21,6 +22,8 @@ export interface Sandbox {
   engine: SandboxEngine | undefined;
   aws: AwsEmulator;
   ecr: EcrEmulator;
+  /** Runs registry images as processes on loopback (App Runner revisions, ASG instances); all stopped by stop(). */
+  runner: ImageRunner;
   /** Environment for a process (a bundle, the docker CLI) that should use this sandbox. */
   env(): Record<string, string>;
   stop(): Promise<void>;
@@ -36,6 +39,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   try {
     const registry = await startRegistry(join(dir, 'registry'));
     stack.push(() => registry.stop());
+    const runner = new ImageRunner(registry, join(dir, 'runner'));
+    stack.push(() => runner.stopAll());
     const engine = options.engine === false ? undefined : await startEngine(join(dir, 'engine'), registry);
     if (engine) stack.push(() => engine.stop());
 
@@ -51,6 +56,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       engine,
       aws,
       ecr,
+      runner,
       env: () => ({ ...aws.clientEnv(), ...(engine?.env ?? {}) }),
       stop: stopAll,
     };
