@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SandboxRegistry } from '../registry';
 import { AwsFault, epochSeconds } from './protocol';
@@ -160,6 +160,19 @@ export class EcrEmulator {
     }
   }
 
+  /** When the registry linked the manifest into the repository: the image's push time. */
+  private async linkTime(repository: string, digest: string): Promise<Date | undefined> {
+    try {
+      return (await stat(this.linkPath(repository, digest))).mtime;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private linkPath(repository: string, digest: string): string {
+    return join(this.revisionsDir(repository), digest.slice(7), 'link');
+  }
+
   private revisionsDir(repository: string): string {
     return join(this.registry.storageDir, 'docker/registry/v2/repositories', repository, '_manifests/revisions/sha256');
   }
@@ -185,12 +198,8 @@ export class EcrEmulator {
     };
     const size =
       (parsed.config?.size ?? 0) + (parsed.layers ?? parsed.manifests ?? []).reduce((sum, l) => sum + (l.size ?? 0), 0);
-    let pushedAt = new Date();
-    try {
-      pushedAt = (await stat(join(this.revisionsDir(repository), digest.slice(7), 'link'))).mtime;
-    } catch {
-      // A manifest the registry serves but whose link we cannot stat: report now.
-    }
+    // A manifest the registry serves but whose link we cannot stat: report now.
+    const pushedAt = (await this.linkTime(repository, digest)) ?? new Date();
     return {
       registryId: ACCOUNT_ID,
       repositoryName: repository,
@@ -327,9 +336,9 @@ export class EcrEmulator {
       );
     }
     let mediaType = p.imageManifestMediaType as string | undefined;
-    let parsed: { mediaType?: string };
+    let parsed: { mediaType?: string; manifests?: unknown };
     try {
-      parsed = JSON.parse(manifestText) as { mediaType?: string };
+      parsed = JSON.parse(manifestText) as { mediaType?: string; manifests?: unknown };
     } catch {
       throw new AwsFault(
         'InvalidParameterException',
@@ -359,6 +368,9 @@ export class EcrEmulator {
       );
     }
 
+    // The registry re-links a manifest it already holds, which would restamp its push time; ECR keeps the time of
+    // the first push across retags, and rollback planning may order images by it.
+    const firstPushed = await this.linkTime(repository, digest);
     const res = await this.registry.client.send(
       'PUT',
       `/v2/${repository}/manifests/${tag ?? digest}`,
@@ -367,20 +379,23 @@ export class EcrEmulator {
     );
     if (res.status !== 201) {
       const body = res.body.toString();
-      if (body.includes('BLOB_UNKNOWN') || body.includes('MANIFEST_BLOB_UNKNOWN')) {
+      // The registry answers MANIFEST_BLOB_UNKNOWN both for a missing layer and for a missing manifest of an index:
+      // what is missing depends on what kind of manifest was put.
+      if (/BLOB_UNKNOWN|MANIFEST_UNKNOWN|manifest unknown/.test(body)) {
+        if (Array.isArray(parsed.manifests)) {
+          throw new AwsFault(
+            'ReferencedImagesNotFoundException',
+            `The image index references manifests that do not exist in the repository '${repository}'`,
+          );
+        }
         throw new AwsFault(
           'LayersNotFoundException',
           `The image manifest references layers that do not exist in the repository '${repository}'`,
         );
       }
-      if (body.includes('MANIFEST_UNKNOWN') || body.includes('manifest unknown')) {
-        throw new AwsFault(
-          'ReferencedImagesNotFoundException',
-          `The image index references manifests that do not exist in the repository '${repository}'`,
-        );
-      }
       throw new AwsFault('InvalidParameterException', `The registry refused the manifest: ${body}`);
     }
+    if (firstPushed) await utimes(this.linkPath(repository, digest), firstPushed, firstPushed);
     return {
       image: {
         registryId: ACCOUNT_ID,
@@ -464,7 +479,14 @@ function wildcard(pattern: string): RegExp {
 }
 
 function paginate<T>(items: T[], p: Record<string, unknown>, key: string): Record<string, unknown> {
-  const max = Math.min(Number(p.maxResults ?? 100), 1000);
+  const max = Number(p.maxResults ?? 100);
+  // A zero page size would hand out a nextToken that never advances.
+  if (!Number.isInteger(max) || max < 1 || max > 1000) {
+    throw new AwsFault(
+      'InvalidParameterException',
+      `Invalid parameter at 'maxResults' failed to satisfy constraint: 'Member must have value between 1 and 1000'`,
+    );
+  }
   const start = p.nextToken ? Number(Buffer.from(String(p.nextToken), 'base64').toString()) : 0;
   if (!Number.isInteger(start) || start < 0) throw new AwsFault('InvalidParameterException', 'Invalid nextToken');
   const page = items.slice(start, start + max);
