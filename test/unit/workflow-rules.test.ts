@@ -1,0 +1,111 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { checkRepository, localTarget } from '../../scripts/workflow-rules';
+
+function repo(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'adk-wf-'));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
+}
+
+const action = `name: promote
+description: Retag an image
+inputs:
+  repository:
+    description: ECR repository
+    required: true
+  tags:
+    description: Target tags
+    required: true
+  region:
+    description: AWS region
+    required: false
+runs:
+  using: node24
+  main: ../../dist/promote/index.js
+`;
+
+describe('workflow rules', () => {
+  it('maps uses: of our published name and local paths to files of this repository', () => {
+    expect(localTarget('aws-deploy-kit/aws-deploy-kit@v1')).toEqual({ kind: 'action', path: 'action.yml' });
+    expect(localTarget('aws-deploy-kit/aws-deploy-kit/actions/rollback@v1')).toEqual({
+      kind: 'action',
+      path: 'actions/rollback/action.yml',
+    });
+    expect(localTarget('aws-deploy-kit/aws-deploy-kit/.github/workflows/deploy.yml@v1')).toEqual({
+      kind: 'workflow',
+      path: '.github/workflows/deploy.yml',
+    });
+    expect(localTarget('./actions/promote')).toEqual({ kind: 'action', path: 'actions/promote/action.yml' });
+    expect(localTarget('actions/checkout@v4')).toBeUndefined();
+  });
+
+  it('reports an unknown with: key, a missing required input, an unpinned action and an untrusted expression in run:', () => {
+    const root = repo({
+      'actions/promote/action.yml': action,
+      'dist/promote/index.js': '',
+      '.github/workflows/release.yml': `on: push
+jobs:
+  release:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: echo "\${{ github.event.head_commit.message }}"
+      - uses: ./actions/promote
+        with:
+          repository: web
+          tag: staging
+`,
+    });
+    const problems = checkRepository(root);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining("input 'tag' is not an input of actions/promote/action.yml"),
+        expect.stringContaining("required input 'tags' of actions/promote/action.yml is not passed"),
+        expect.stringContaining('actions/checkout@v4 must be pinned by a full commit SHA'),
+        expect.stringContaining('expands ${{ github.event.head_commit.message }} inside run'),
+      ]),
+    );
+    expect(problems).toHaveLength(4);
+  });
+
+  it('checks calls of reusable workflows against their workflow_call inputs and secrets', () => {
+    const root = repo({
+      '.github/workflows/deploy.yml': `on:
+  workflow_call:
+    inputs:
+      environment: { required: true, type: string }
+      region: { required: false, type: string, default: us-east-1 }
+    secrets:
+      token: { required: false }
+jobs: {}
+`,
+      'workflows/deploy-staging.yml': `on: push
+jobs:
+  deploy:
+    uses: aws-deploy-kit/aws-deploy-kit/.github/workflows/deploy.yml@v1
+    with:
+      regoin: eu-west-1
+    secrets:
+      password: x
+`,
+    });
+    expect(checkRepository(root)).toEqual([
+      expect.stringContaining("input 'regoin' is not an input of .github/workflows/deploy.yml"),
+      expect.stringContaining("required input 'environment'"),
+      expect.stringContaining("passes secret 'password'"),
+    ]);
+  });
+
+  it('holds action.yml files to node24 and an existing bundle', () => {
+    const root = repo({ 'actions/promote/action.yml': action.replace('node24', 'node20') });
+    expect(checkRepository(root)).toEqual([
+      'actions/promote/action.yml: runs.using is "node20", expected node24',
+      'actions/promote/action.yml: runs.main ../../dist/promote/index.js does not exist (npm run bundle)',
+    ]);
+  });
+});
