@@ -1,0 +1,188 @@
+import {
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  type ECRClientConfig,
+  GetAuthorizationTokenCommand,
+} from '@aws-sdk/client-ecr';
+import { clientSettings } from '../../src/aws/clients';
+import { type Sandbox, startSandbox } from './index';
+
+// The emulator's fault injection, seen through the real SDK: what the SDK's own retry machinery does with a bad day
+// at AWS. No image is pushed here, so no engine is started.
+
+let sandbox: Sandbox;
+const clients: ECRClient[] = [];
+
+/** A fresh client per test, so one test's retry quota or rate limiter state cannot leak into the next. */
+function ecr(config: ECRClientConfig = {}): ECRClient {
+  Object.assign(process.env, sandbox.aws.clientEnv());
+  const client = new ECRClient({ retryMode: 'standard', maxAttempts: 3, ...config });
+  clients.push(client);
+  return client;
+}
+
+const token = () => new GetAuthorizationTokenCommand({});
+const calls = (operation: string) => sandbox.aws.callsOf(operation, 'ecr').length;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ engine: false });
+  sandbox.ecr.createRepository('web');
+}, 60_000);
+
+beforeEach(() => {
+  sandbox.aws.faults.clear();
+  sandbox.aws.calls.length = 0;
+});
+
+afterEach(() => {
+  for (const client of clients.splice(0)) client.destroy();
+});
+
+afterAll(async () => {
+  await sandbox?.stop();
+});
+
+describe('the SDK retries transient faults and succeeds', () => {
+  it.each([
+    ['a 429 throttle', { kind: 'throttle' }, 'ThrottlingException'],
+    ['a 400 ThrottlingException', { kind: 'throttle', status: 400 }, 'ThrottlingException'],
+    ['a 500', { kind: 'server-error' }, 'InternalFailure'],
+    ['a 503', { kind: 'server-error', status: 503 }, 'ServiceUnavailable'],
+    ['a connection reset', { kind: 'reset' }, undefined],
+  ] as const)('after %s', async (_what, fault) => {
+    sandbox.aws.faults.add({ ...fault, operation: 'GetAuthorizationToken', times: 2 });
+    const result = await ecr().send(token());
+    expect(result.authorizationData?.[0]?.authorizationToken).toBeDefined();
+    expect(result.$metadata.attempts).toBe(3);
+    expect(calls('GetAuthorizationToken')).toBe(3);
+  });
+
+  it('with the toolkit’s own client settings (adaptive retry mode)', async () => {
+    sandbox.aws.faults.add({ kind: 'throttle', operation: 'DescribeRepositories' });
+    sandbox.aws.faults.add({ kind: 'server-error', status: 503, operation: 'DescribeRepositories' });
+    const client = new ECRClient(clientSettings('us-east-1', {}));
+    clients.push(client);
+    const { repositories } = await client.send(new DescribeRepositoriesCommand({}));
+    expect(repositories?.map((r) => r.repositoryName)).toEqual(['web']);
+    expect(calls('DescribeRepositories')).toBe(3);
+  });
+
+  it('and the fault is used up: the next call is answered at once', async () => {
+    sandbox.aws.faults.add({ kind: 'server-error', operation: 'GetAuthorizationToken', times: 1 });
+    const client = ecr();
+    await client.send(token());
+    const second = await client.send(token());
+    expect(second.$metadata.attempts).toBe(1);
+    expect(calls('GetAuthorizationToken')).toBe(3);
+  });
+});
+
+describe('the SDK gives up after maxAttempts', () => {
+  it('surfaces ThrottlingException when every attempt is throttled', async () => {
+    sandbox.aws.faults.add({ kind: 'throttle', operation: 'GetAuthorizationToken', times: 5 });
+    await expect(ecr({ maxAttempts: 3 }).send(token())).rejects.toMatchObject({
+      name: 'ThrottlingException',
+      $metadata: { httpStatusCode: 429, attempts: 3 },
+    });
+    expect(calls('GetAuthorizationToken')).toBe(3);
+  });
+
+  it('surfaces the 5xx when every attempt fails on the server', async () => {
+    sandbox.aws.faults.add({ kind: 'server-error', status: 503, times: Number.POSITIVE_INFINITY });
+    await expect(ecr({ maxAttempts: 2 }).send(token())).rejects.toMatchObject({
+      name: 'ServiceUnavailable',
+      $fault: 'server',
+      $metadata: { httpStatusCode: 503 },
+    });
+    expect(calls('GetAuthorizationToken')).toBe(2);
+  });
+
+  it('surfaces a network error when every connection is reset', async () => {
+    sandbox.aws.faults.add({ kind: 'reset', times: Number.POSITIVE_INFINITY });
+    await expect(ecr({ maxAttempts: 2 }).send(token())).rejects.toThrow(/socket hang up|ECONNRESET/);
+    expect(calls('GetAuthorizationToken')).toBe(2);
+  });
+});
+
+describe('an expired token', () => {
+  it('surfaces ExpiredTokenException without a retry', async () => {
+    sandbox.aws.faults.add({ kind: 'expired-token', operation: 'DescribeImages' });
+    await expect(ecr().send(new DescribeImagesCommand({ repositoryName: 'web' }))).rejects.toMatchObject({
+      name: 'ExpiredTokenException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
+    expect(calls('DescribeImages')).toBe(1);
+  });
+});
+
+describe('latency', () => {
+  it('delays the answer of the targeted call only', async () => {
+    sandbox.aws.faults.add({ kind: 'latency', latencyMs: 1_500, operation: 'DescribeRepositories' });
+    const client = ecr();
+    let slowAnswered = false;
+    const slow = client.send(new DescribeRepositoriesCommand({})).then((r) => {
+      slowAnswered = true;
+      return r;
+    });
+    // Wait until the emulator holds the slow call, then make a second call that overtakes it.
+    while (calls('DescribeRepositories') === 0) await new Promise((r) => setTimeout(r, 5));
+    await client.send(token());
+    expect(slowAnswered).toBe(false);
+    const { repositories } = await slow;
+    expect(repositories?.map((r) => r.repositoryName)).toEqual(['web']);
+    expect(sandbox.aws.calls.map((c) => c.operation)).toEqual(['DescribeRepositories', 'GetAuthorizationToken']);
+  });
+
+  it('longer than the request timeout makes the SDK time out and retry', async () => {
+    sandbox.aws.faults.add({ kind: 'latency', latencyMs: 3_000, operation: 'GetAuthorizationToken' });
+    // Without throwOnRequestTimeout, @smithy/node-http-handler only logs a warning when requestTimeout passes and
+    // keeps waiting: a client that wants a deadline per attempt must ask for the throw.
+    const result = await ecr({ requestHandler: { requestTimeout: 300, throwOnRequestTimeout: true } }).send(token());
+    expect(result.$metadata.attempts).toBe(2);
+    expect(calls('GetAuthorizationToken')).toBe(2);
+  });
+
+  it('stacks with a following fault', async () => {
+    sandbox.aws.faults.add({ kind: 'latency', latencyMs: 50, operation: 'GetAuthorizationToken' });
+    sandbox.aws.faults.add({ kind: 'expired-token', operation: 'GetAuthorizationToken' });
+    await expect(ecr().send(token())).rejects.toMatchObject({ name: 'ExpiredTokenException' });
+    expect(calls('GetAuthorizationToken')).toBe(1);
+  });
+});
+
+describe('targeting', () => {
+  it('a fault on DescribeImages does not touch GetAuthorizationToken', async () => {
+    sandbox.aws.faults.add({
+      kind: 'throttle',
+      service: 'ecr',
+      operation: 'DescribeImages',
+      times: Number.POSITIVE_INFINITY,
+    });
+    const client = ecr({ maxAttempts: 2 });
+    const auth = await client.send(token());
+    expect(auth.$metadata.attempts).toBe(1);
+    await expect(client.send(new DescribeImagesCommand({ repositoryName: 'web' }))).rejects.toMatchObject({
+      name: 'ThrottlingException',
+    });
+    expect(calls('GetAuthorizationToken')).toBe(1);
+    expect(calls('DescribeImages')).toBe(2);
+  });
+
+  it('a fault on another service does not touch ECR', async () => {
+    sandbox.aws.faults.add({ kind: 'server-error', service: 'apprunner', times: Number.POSITIVE_INFINITY });
+    const result = await ecr().send(new DescribeImagesCommand({ repositoryName: 'web' }));
+    expect(result.$metadata.attempts).toBe(1);
+    expect(result.imageDetails).toEqual([]);
+  });
+
+  it('a fault without an operation hits whichever ECR call comes next, once', async () => {
+    sandbox.aws.faults.add({ kind: 'expired-token', service: 'ecr' });
+    const client = ecr();
+    await expect(client.send(new DescribeImagesCommand({ repositoryName: 'web' }))).rejects.toMatchObject({
+      name: 'ExpiredTokenException',
+    });
+    await expect(client.send(token())).resolves.toMatchObject({ $metadata: { attempts: 1 } });
+  });
+});
