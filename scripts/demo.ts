@@ -9,6 +9,9 @@ import { docker } from '../test/sandbox/docker';
 import { startSandbox } from '../test/sandbox/index';
 import { sampleAppContext } from '../test/sandbox/sample-app';
 
+// tsx runs this under the machine's node (20 on some): the SDK's warning that 2027 releases need Node 22 is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 function say(message: string): void {
   console.log(`\n▶ ${message}`);
 }
