@@ -6,6 +6,7 @@ import {
   GetAuthorizationTokenCommand,
 } from '@aws-sdk/client-ecr';
 import { clientSettings } from '../../src/aws/clients';
+import type { FaultSpec } from './emulator/faults';
 import { type Sandbox, startSandbox } from './index';
 
 // The emulator's fault injection, seen through the real SDK: what the SDK's own retry machinery does with a bad day
@@ -44,13 +45,13 @@ afterAll(async () => {
 });
 
 describe('the SDK retries transient faults and succeeds', () => {
-  it.each([
-    ['a 429 throttle', { kind: 'throttle' }, 'ThrottlingException'],
-    ['a 400 ThrottlingException', { kind: 'throttle', status: 400 }, 'ThrottlingException'],
-    ['a 500', { kind: 'server-error' }, 'InternalFailure'],
-    ['a 503', { kind: 'server-error', status: 503 }, 'ServiceUnavailable'],
-    ['a connection reset', { kind: 'reset' }, undefined],
-  ] as const)('after %s', async (_what, fault) => {
+  it.each<[string, FaultSpec]>([
+    ['a 429 throttle', { kind: 'throttle' }],
+    ['a 400 ThrottlingException', { kind: 'throttle', status: 400 }],
+    ['a 500', { kind: 'server-error' }],
+    ['a 503', { kind: 'server-error', status: 503 }],
+    ['a connection reset', { kind: 'reset' }],
+  ])('after %s', async (_what, fault) => {
     sandbox.aws.faults.add({ ...fault, operation: 'GetAuthorizationToken', times: 2 });
     const result = await ecr().send(token());
     expect(result.authorizationData?.[0]?.authorizationToken).toBeDefined();
