@@ -1,0 +1,247 @@
+import {
+  BatchGetImageCommand,
+  CreateRepositoryCommand,
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  GetAuthorizationTokenCommand,
+  type ImageIdentifier,
+  PutImageCommand,
+} from '@aws-sdk/client-ecr';
+import { awsErrorName, DeployError, withContext, wrapAwsError } from '../core/errors';
+import { type Logger, silentLogger } from '../core/logger';
+import { isDigest } from '../core/validate';
+import { clientSettings } from './clients';
+
+/**
+ * Every manifest media type the toolkit understands. BatchGetImage converts a manifest into a type the caller accepts
+ * when its own type is not listed, which would change the digest; listing all four keeps indexes as indexes.
+ */
+export const MANIFEST_MEDIA_TYPES = [
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.index.v1+json',
+];
+
+export function ecrClient(region: string, env: NodeJS.ProcessEnv = process.env): ECRClient {
+  return new ECRClient(clientSettings(region, env));
+}
+
+export interface RegistryLogin {
+  /** host[:port] as used in image references: 123456789012.dkr.ecr.us-east-1.amazonaws.com */
+  registry: string;
+  username: string;
+  /** Mask it (setSecret) before it is used anywhere. */
+  password: string;
+  expiresAt?: Date;
+}
+
+/** One GetAuthorizationToken: the registry host and the docker credentials for it (valid 12 hours). */
+export async function getLogin(client: ECRClient): Promise<RegistryLogin> {
+  const out = await withContext('get an ECR login token (GetAuthorizationToken)', () =>
+    client.send(new GetAuthorizationTokenCommand({})),
+  );
+  const data = out.authorizationData?.[0];
+  if (!data?.authorizationToken || !data.proxyEndpoint) {
+    throw new DeployError('Could not get an ECR login token: GetAuthorizationToken returned no authorization data.');
+  }
+  const decoded = Buffer.from(data.authorizationToken, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) throw new DeployError('Could not get an ECR login token: the token is not "user:password".');
+  const login: RegistryLogin = {
+    registry: new URL(data.proxyEndpoint).host,
+    username: decoded.slice(0, colon),
+    password: decoded.slice(colon + 1),
+  };
+  if (data.expiresAt) login.expiresAt = data.expiresAt;
+  return login;
+}
+
+export interface RepositoryInfo {
+  name: string;
+  uri: string;
+  mutability: string;
+}
+
+/** The repository, or undefined when it does not exist. */
+export async function describeRepository(client: ECRClient, repository: string): Promise<RepositoryInfo | undefined> {
+  try {
+    const out = await client.send(new DescribeRepositoriesCommand({ repositoryNames: [repository] }));
+    const repo = out.repositories?.[0];
+    if (!repo) return undefined;
+    return {
+      name: repo.repositoryName ?? repository,
+      uri: repo.repositoryUri ?? '',
+      mutability: repo.imageTagMutability ?? 'MUTABLE',
+    };
+  } catch (error) {
+    if (awsErrorName(error) === 'RepositoryNotFoundException') return undefined;
+    throw wrapAwsError(`describe the ECR repository ${repository}`, error);
+  }
+}
+
+export async function createRepository(
+  client: ECRClient,
+  options: { repository: string; mutability: 'MUTABLE' | 'IMMUTABLE'; scanOnPush: boolean },
+): Promise<RepositoryInfo> {
+  try {
+    const out = await client.send(
+      new CreateRepositoryCommand({
+        repositoryName: options.repository,
+        imageTagMutability: options.mutability,
+        imageScanningConfiguration: { scanOnPush: options.scanOnPush },
+      }),
+    );
+    return {
+      name: options.repository,
+      uri: out.repository?.repositoryUri ?? '',
+      mutability: out.repository?.imageTagMutability ?? options.mutability,
+    };
+  } catch (error) {
+    // Another job created it between our look and this call: that is what we wanted.
+    if (awsErrorName(error) === 'RepositoryAlreadyExistsException') {
+      const existing = await describeRepository(client, options.repository);
+      if (existing) return existing;
+    }
+    throw wrapAwsError(`create the ECR repository ${options.repository}`, error);
+  }
+}
+
+export interface FoundImage {
+  digest: string;
+  tags: string[];
+  mediaType?: string;
+  sizeInBytes?: number;
+}
+
+/** The image a tag (or digest) names, or undefined when the repository does not hold it. */
+export async function findImage(
+  client: ECRClient,
+  repository: string,
+  tagOrDigest: string,
+): Promise<FoundImage | undefined> {
+  try {
+    const out = await client.send(
+      new DescribeImagesCommand({ repositoryName: repository, imageIds: [imageId(tagOrDigest)] }),
+    );
+    const detail = out.imageDetails?.[0];
+    if (!detail?.imageDigest) return undefined;
+    const found: FoundImage = { digest: detail.imageDigest, tags: detail.imageTags ?? [] };
+    if (detail.imageManifestMediaType) found.mediaType = detail.imageManifestMediaType;
+    if (detail.imageSizeInBytes !== undefined) found.sizeInBytes = detail.imageSizeInBytes;
+    return found;
+  } catch (error) {
+    if (awsErrorName(error) === 'ImageNotFoundException') return undefined;
+    throw wrapAwsError(`look up ${tagOrDigest} in the ECR repository ${repository}`, error);
+  }
+}
+
+export interface PromoteOptions {
+  repository: string;
+  /** A tag, or a `sha256:` digest. */
+  source: string;
+  /** Tags to point at the source's manifest. */
+  tags: readonly string[];
+  logger?: Logger;
+}
+
+export interface PromoteResult {
+  digest: string;
+  mediaType: string;
+  /** Tags that now point at the digest and did not before. */
+  moved: string[];
+  /** Tags that already pointed at the digest. */
+  unchanged: string[];
+}
+
+/**
+ * Points tags at the manifest of `source` without moving a layer: one BatchGetImage, then one PutImage per tag with the
+ * manifest byte for byte (a re-serialised manifest would be a new digest), its media type (omitting it breaks OCI
+ * manifests) and the digest as a guard. A tag that already points there is success, on IMMUTABLE repositories too.
+ */
+export async function promoteImage(client: ECRClient, options: PromoteOptions): Promise<PromoteResult> {
+  const { repository, source } = options;
+  const logger = options.logger ?? silentLogger;
+  const got = await withContext(`read the manifest of ${source} in the ECR repository ${repository}`, () =>
+    client.send(
+      new BatchGetImageCommand({
+        repositoryName: repository,
+        imageIds: [imageId(source)],
+        acceptedMediaTypes: MANIFEST_MEDIA_TYPES,
+      }),
+    ),
+  );
+  const image = got.images?.[0];
+  if (!image?.imageManifest || !image.imageId?.imageDigest) {
+    const failure = got.failures?.[0];
+    const why = failure ? `${failure.failureReason ?? 'not found'} (${failure.failureCode ?? 'failure'})` : 'not found';
+    throw new DeployError(
+      `Could not promote ${source} in the ECR repository ${repository}: ${why}. ` +
+        'Check that the image was pushed (build-push outputs its digest) and has not been expired by a lifecycle policy.',
+    );
+  }
+  const manifest = image.imageManifest;
+  const digest = image.imageId.imageDigest;
+  const mediaType = image.imageManifestMediaType ?? mediaTypeOf(manifest);
+
+  const result: PromoteResult = { digest, mediaType, moved: [], unchanged: [] };
+  for (const tag of options.tags) {
+    const outcome = await putTag(client, { repository, tag, manifest, mediaType, digest });
+    (outcome === 'moved' ? result.moved : result.unchanged).push(tag);
+    logger.info(
+      outcome === 'moved'
+        ? `Tagged ${repository}:${tag} -> ${digest}`
+        : `${repository}:${tag} already points at ${digest}`,
+    );
+  }
+  return result;
+}
+
+async function putTag(
+  client: ECRClient,
+  p: { repository: string; tag: string; manifest: string; mediaType: string; digest: string },
+): Promise<'moved' | 'unchanged'> {
+  try {
+    await client.send(
+      new PutImageCommand({
+        repositoryName: p.repository,
+        imageTag: p.tag,
+        imageManifest: p.manifest,
+        imageManifestMediaType: p.mediaType,
+        imageDigest: p.digest,
+      }),
+    );
+    return 'moved';
+  } catch (error) {
+    const name = awsErrorName(error);
+    if (name === 'ImageAlreadyExistsException') return 'unchanged';
+    if (name !== 'ImageTagAlreadyExistsException') {
+      throw wrapAwsError(`tag ${p.repository}:${p.tag} with ${p.digest}`, error);
+    }
+    // IMMUTABLE repository and the tag exists. ECR may say so even when it already points at this digest, so look.
+    const current = await findImage(client, p.repository, p.tag);
+    if (current?.digest === p.digest) return 'unchanged';
+    throw new DeployError(
+      `Could not tag ${p.repository}:${p.tag} with ${p.digest}: the repository is IMMUTABLE and ${p.tag} already ` +
+        `points at ${current?.digest ?? 'another image'}. Use a new tag, or make the repository's tags mutable ` +
+        '(or exclude this tag with an IMMUTABLE_WITH_EXCLUSION filter).',
+      { cause: error },
+    );
+  }
+}
+
+function imageId(tagOrDigest: string): ImageIdentifier {
+  return isDigest(tagOrDigest) ? { imageDigest: tagOrDigest } : { imageTag: tagOrDigest };
+}
+
+/** ECR always returns the media type; this covers an old API answer without it. */
+function mediaTypeOf(manifest: string): string {
+  try {
+    const parsed = JSON.parse(manifest) as { mediaType?: unknown };
+    if (typeof parsed.mediaType === 'string') return parsed.mediaType;
+  } catch {
+    // Not JSON: let PutImage say what is wrong with it.
+  }
+  return MANIFEST_MEDIA_TYPES[0]!;
+}
