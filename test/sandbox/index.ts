@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AppRunnerEmulator } from './emulator/apprunner';
 import { EcrEmulator } from './emulator/ecr';
 import { AwsEmulator } from './emulator/server';
 import { type SandboxEngine, startEngine } from './engine';
@@ -22,6 +23,8 @@ export interface Sandbox {
   engine: SandboxEngine | undefined;
   aws: AwsEmulator;
   ecr: EcrEmulator;
+  /** App Runner control plane whose deployments really run images (through `runner`) behind a stable URL. */
+  apprunner: AppRunnerEmulator;
   /** Runs registry images as processes on loopback (App Runner revisions, ASG instances); all stopped by stop(). */
   runner: ImageRunner;
   /** Environment for a process (a bundle, the docker CLI) that should use this sandbox. */
@@ -47,6 +50,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const aws = new AwsEmulator();
     const ecr = new EcrEmulator(registry);
     aws.register(ecr.definition());
+    const apprunner = new AppRunnerEmulator(registry, runner);
+    aws.register(apprunner.definition());
+    stack.push(() => apprunner.stop());
     await aws.start();
     stack.push(() => aws.stop());
 
@@ -56,6 +62,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       engine,
       aws,
       ecr,
+      apprunner,
       runner,
       env: () => ({ ...aws.clientEnv(), ...(engine?.env ?? {}) }),
       stop: stopAll,
