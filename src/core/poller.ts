@@ -59,6 +59,8 @@ const transientCodes = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOU
 
 /** Whether an error is worth another look later (the SDK already retried it a few times). */
 export function isTransientError(error: unknown): boolean {
+  // An AWS error wrapped with what was being done (withContext) is as transient as the error it wraps.
+  if (error instanceof DeployError && error.cause !== undefined) return isTransientError(error.cause);
   const name = awsErrorName(error);
   if (name && transientNames.has(name)) return true;
   const e = error as { $metadata?: { httpStatusCode?: number }; code?: string; $retryable?: unknown };
