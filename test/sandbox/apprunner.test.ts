@@ -124,6 +124,8 @@ describe('App Runner emulator through @aws-sdk/client-apprunner', () => {
     expect((await describe_(arn)).Status).toBe('RUNNING');
     expect(await get(url, '/version')).toEqual({ status: 200, body: 'v1' });
 
+    // A longer provisioning time for this service leaves room to look at it mid-operation.
+    sandbox.apprunner.setTiming(arn, { deployMs: 1_500 });
     const update = await apprunner.send(
       new UpdateServiceCommand({ ServiceArn: arn, SourceConfiguration: source('v2') }),
     );
