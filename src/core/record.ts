@@ -55,6 +55,8 @@ export interface DeployRecord {
   outcome: Outcome;
   error?: string;
   run?: { repository?: string; runId?: string; runAttempt?: string; serverUrl?: string; event?: string; ref?: string };
+  /** The GitHub Deployment that tracks this deploy (set by the report action), so later reports update it. */
+  github?: { deploymentId: number };
 }
 
 export function newRecord(
@@ -165,6 +167,11 @@ function recordProblem(value: unknown): string | undefined {
     ) {
       return '"target" needs kind "apprunner" or "asg" and an id';
     }
+  }
+  if (r.github !== undefined) {
+    const github = r.github as Record<string, unknown>;
+    if (typeof github !== 'object' || github === null || !Number.isSafeInteger(github.deploymentId))
+      return '"github.deploymentId" is not a whole number';
   }
   return undefined;
 }

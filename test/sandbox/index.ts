@@ -5,6 +5,7 @@ import { AppRunnerEmulator } from './emulator/apprunner';
 import { EcrEmulator } from './emulator/ecr';
 import { AwsEmulator } from './emulator/server';
 import { type SandboxEngine, startEngine } from './engine';
+import { GitHubEmulator } from './github';
 import { type SandboxRegistry, startRegistry } from './registry';
 import { ImageRunner } from './runner';
 
@@ -27,6 +28,8 @@ export interface Sandbox {
   apprunner: AppRunnerEmulator;
   /** Runs registry images as processes on loopback (App Runner revisions, ASG instances); all stopped by stop(). */
   runner: ImageRunner;
+  /** The GitHub REST API (deployments, statuses, commit → PRs, issue comments); bundles reach it by GITHUB_API_URL. */
+  github: GitHubEmulator;
   /** Environment for a process (a bundle, the docker CLI) that should use this sandbox. */
   env(): Record<string, string>;
   stop(): Promise<void>;
@@ -55,6 +58,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     stack.push(() => apprunner.stop());
     await aws.start();
     stack.push(() => aws.stop());
+    const github = new GitHubEmulator();
+    await github.start();
+    stack.push(() => github.stop());
 
     return {
       dir,
@@ -64,7 +70,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       ecr,
       apprunner,
       runner,
-      env: () => ({ ...aws.clientEnv(), ...(engine?.env ?? {}) }),
+      github,
+      env: () => ({ ...aws.clientEnv(), ...(engine?.env ?? {}), GITHUB_API_URL: github.apiUrl }),
       stop: stopAll,
     };
   } catch (error) {
