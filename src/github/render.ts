@@ -1,0 +1,315 @@
+import { formatDuration } from '../core/poller';
+import type { DeployRecord, PhaseName, RecordPhase } from '../core/record';
+
+/** Where a deploy stands, as the comment's headline says it. */
+export type DisplayPhase = 'building' | 'deploying' | 'verifying' | 'rolling back' | 'live' | 'rolled back' | 'failed';
+
+export interface RenderContext {
+  /** The environment name (the record's, or the report's `environment` input). */
+  environment?: string;
+  /** GITHUB_SERVER_URL, for commit links. */
+  serverUrl?: string;
+  /** owner/repo, for commit links. */
+  repository?: string;
+  /** The workflow run's URL. */
+  runUrl?: string;
+  /** "Now": the end of a phase still running. Passed in so the output is reproducible. */
+  now: number;
+}
+
+const stepOf: Record<PhaseName, DisplayPhase | undefined> = {
+  build: 'building',
+  promote: 'deploying',
+  deploy: 'deploying',
+  verify: 'verifying',
+  rollback: 'rolling back',
+  report: undefined,
+};
+const nextStep: Partial<Record<PhaseName, DisplayPhase>> = {
+  build: 'deploying',
+  promote: 'deploying',
+  deploy: 'verifying',
+  verify: 'verifying',
+};
+
+export function displayPhase(record: DeployRecord): DisplayPhase {
+  switch (record.outcome) {
+    case 'succeeded':
+      return 'live';
+    case 'rolled-back':
+      return 'rolled back';
+    case 'failed':
+    case 'rollback-failed':
+      return 'failed';
+    case 'in-progress': {
+      const phases = record.phases.filter((p) => stepOf[p.name] !== undefined);
+      const running = phases.findLast((p) => p.status === 'running');
+      if (running) return stepOf[running.name]!;
+      const last = phases.at(-1);
+      if (!last) return 'building';
+      return last.status === 'succeeded' || last.status === 'skipped'
+        ? (nextStep[last.name] ?? stepOf[last.name]!)
+        : stepOf[last.name]!;
+    }
+  }
+}
+
+const badge: Record<DisplayPhase, string> = {
+  building: '🔨 building',
+  deploying: '🚚 deploying',
+  verifying: '🩺 verifying',
+  'rolling back': '↩️ rolling back',
+  live: '✅ live',
+  'rolled back': '↩️ rolled back',
+  failed: '❌ failed',
+};
+
+/** building → deploying → verifying → live, with the current step in bold and the finished ones ticked. */
+export function progressLine(record: DeployRecord): string {
+  const current = displayPhase(record);
+  const steps: DisplayPhase[] = ['building', 'deploying', 'verifying'];
+  if (record.phases.some((p) => p.name === 'rollback') || record.outcome === 'rolled-back') steps.push('rolling back');
+  // A failure stops the line at the step that failed; otherwise it ends at where the deploy ends up.
+  const failedAt = current === 'failed' ? failedStep(record) : undefined;
+  if (!failedAt) steps.push(current === 'rolled back' || current === 'failed' ? current : 'live');
+  const at = steps.indexOf(failedAt ?? current);
+  return steps
+    .slice(0, failedAt ? at + 1 : steps.length)
+    .map((step, i) => {
+      if (i < at) return `${step} ${stepFailed(record, step) ? '✗' : '✓'}`;
+      if (i === at) return `**${step}${failedAt ? ' ✗' : ''}**`;
+      return step;
+    })
+    .join(' → ');
+}
+
+function stepFailed(record: DeployRecord, step: DisplayPhase): boolean {
+  return record.phases.some((p) => p.status === 'failed' && stepOf[p.name] === step);
+}
+
+function failedStep(record: DeployRecord): DisplayPhase | undefined {
+  const failed = record.phases.findLast((p) => p.status === 'failed' && stepOf[p.name]);
+  return failed ? stepOf[failed.name] : undefined;
+}
+
+/** Table-cell text: no pipes or line breaks to break the table, no HTML to inject. */
+export function cell(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\|/g, '\\|')
+    .replace(/\r?\n/g, '<br>');
+}
+
+function code(text: string): string {
+  return `\`${text.replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
+}
+
+/** A URL safe to show: http(s) only, and never with credentials in it. */
+export function safeUrl(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return undefined;
+    if (!parsed.username && !parsed.password) return url;
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return undefined;
+  }
+}
+
+function link(text: string, url: string | undefined): string {
+  const safe = safeUrl(url);
+  return safe ? `[${text}](${safe})` : text;
+}
+
+function commitLink(sha: string, ctx: RenderContext): string {
+  const url = ctx.repository ? `${ctx.serverUrl ?? 'https://github.com'}/${ctx.repository}/commit/${sha}` : undefined;
+  return link(code(sha.slice(0, 7)), url);
+}
+
+function phaseMs(phase: RecordPhase, now: number): number {
+  const start = Date.parse(phase.startedAt);
+  const end = phase.endedAt ? Date.parse(phase.endedAt) : now;
+  return Math.max(end - start, 0);
+}
+
+function targetText(record: DeployRecord): string | undefined {
+  if (!record.target) return undefined;
+  const kind = record.target.kind === 'apprunner' ? 'App Runner service' : 'Auto Scaling group';
+  return `${kind} ${code(record.target.id)}`;
+}
+
+function healthText(record: DeployRecord): string | undefined {
+  const health = record.health;
+  if (!health) return undefined;
+  const checks = `${health.attempts} check${health.attempts === 1 ? '' : 's'}`;
+  const status = health.lastStatus !== undefined ? `, last HTTP ${health.lastStatus}` : '';
+  const detail = health.detail ? `: ${cell(health.detail)}` : '';
+  return `${health.healthy ? '✅ healthy' : '❌ unhealthy'} after ${checks}${status}${detail}`;
+}
+
+function previousText(record: DeployRecord, ctx: RenderContext): string | undefined {
+  const previous = record.previous;
+  if (!previous || (!previous.commit && !previous.digest && !previous.image)) return undefined;
+  const parts: string[] = [];
+  if (previous.commit) parts.push(commitLink(previous.commit, ctx));
+  if (previous.digest) parts.push(code(previous.digest));
+  else if (previous.image) parts.push(code(previous.image));
+  return parts.join(' ');
+}
+
+/** How to get back to the previous version, in the words a person on call needs. */
+export function rollbackText(record: DeployRecord, ctx: RenderContext): string {
+  const environment = ctx.environment ?? record.environment;
+  const previous = record.previous?.commit ? code(record.previous.commit.slice(0, 7)) : 'the previous good version';
+  if (record.outcome === 'rolled-back') return `Already rolled back to ${previous}.`;
+  if (!record.previous?.commit && !record.previous?.digest && !record.previous?.image) {
+    return 'Nothing to roll back to yet: this is the first recorded deploy of this target.';
+  }
+  const env = environment ? ` with ${code(`environment: ${environment}`)}` : '';
+  const cli = environment ? ` or ${code(`gh workflow run rollback.yml -f environment=${environment}`)}` : '';
+  return `Actions → **rollback** → Run workflow${env}${cli} (back to ${previous}, no rebuild).`;
+}
+
+/** The facts of a deploy as a two-column table: shared by the comment and the job summary. */
+export function renderFacts(record: DeployRecord, ctx: RenderContext): string {
+  const rows: [string, string | undefined][] = [
+    [
+      'Status',
+      `${badge[displayPhase(record)]}${record.outcome === 'rollback-failed' ? ' (the rollback failed too)' : ''}`,
+    ],
+    [
+      'Environment',
+      (ctx.environment ?? record.environment) ? code((ctx.environment ?? record.environment)!) : undefined,
+    ],
+    ['Commit', commitLink(record.commit, ctx)],
+    ['Image digest', record.image ? code(`${record.image.repository}@${record.image.digest}`) : undefined],
+    ['Tags', record.image?.tags.length ? record.image.tags.map(code).join(', ') : undefined],
+    [
+      'Image',
+      record.image ? (record.image.reused ? 'reused (already pushed, not rebuilt)' : 'built and pushed') : undefined,
+    ],
+    ['Target', targetText(record)],
+    [
+      'Service URL',
+      safeUrl(record.target?.url) ? link(cell(safeUrl(record.target?.url)!), record.target?.url) : undefined,
+    ],
+    ['Durations', durationsText(record, ctx.now)],
+    ['Health', healthText(record)],
+    ['Previous version', previousText(record, ctx)],
+    ['Roll back', rollbackText(record, ctx)],
+    ['Error', record.error ? cell(record.error) : undefined],
+    ['Run', ctx.runUrl ? link(cell(ctx.runUrl.replace(/^https?:\/\/[^/]+\//, '')), ctx.runUrl) : undefined],
+  ];
+  const lines = ['| | |', '|---|---|'];
+  for (const [name, value] of rows) if (value !== undefined) lines.push(`| **${name}** | ${value} |`);
+  return lines.join('\n');
+}
+
+function durationsText(record: DeployRecord, now: number): string | undefined {
+  const phases = record.phases.filter((p) => p.status !== 'skipped');
+  if (phases.length === 0) return undefined;
+  return phases
+    .map(
+      (p) =>
+        `${p.name} ${formatDuration(phaseMs(p, now))}${p.status === 'running' ? ' (running)' : p.status === 'failed' ? ' ✗' : ''}`,
+    )
+    .join(' · ');
+}
+
+/** One row per phase: status, duration, detail. */
+export function renderPhases(record: DeployRecord, ctx: RenderContext): string {
+  if (record.phases.length === 0) return '_No phase has started yet._';
+  const icon = { running: '⏳', succeeded: '✅', failed: '❌', skipped: '⏭️' } as const;
+  const lines = ['| Phase | Status | Duration | Detail |', '|---|---|---|---|'];
+  for (const p of record.phases) {
+    const duration = p.status === 'skipped' ? '' : formatDuration(phaseMs(p, ctx.now));
+    lines.push(`| ${p.name} | ${icon[p.status]} ${p.status} | ${duration} | ${p.detail ? cell(p.detail) : ''} |`);
+  }
+  return lines.join('\n');
+}
+
+/** Task text Mermaid accepts: no colon, semicolon or hash, which end or comment a task line. */
+function mermaidText(text: string): string {
+  return text.replace(/[:;#]/g, ' ').replace(/\s+/g, ' ').trim();
+}
+
+/** The phases over time as a Mermaid gantt, which GitHub renders in comments and job summaries. */
+export function renderGantt(record: DeployRecord, ctx: RenderContext): string | undefined {
+  const phases = record.phases.filter((p) => p.status !== 'skipped');
+  if (phases.length === 0) return undefined;
+  const tag = { running: 'active, ', failed: 'crit, ', succeeded: 'done, ', skipped: '' } as const;
+  const environment = ctx.environment ?? record.environment;
+  const lines = [
+    '```mermaid',
+    'gantt',
+    `  title ${mermaidText(`Deploy of ${record.commit.slice(0, 7)}${environment ? ` to ${environment}` : ''}`)}`,
+    '  dateFormat x',
+    '  axisFormat %H:%M:%S',
+    '  section Phases',
+  ];
+  phases.forEach((p, i) => {
+    const start = Date.parse(p.startedAt);
+    // A phase of a few milliseconds would not be drawn at all.
+    const end = Math.max(start + phaseMs(p, ctx.now), start + 1000);
+    lines.push(
+      `  ${mermaidText(`${p.name} ${formatDuration(phaseMs(p, ctx.now))}`)} :${tag[p.status]}p${i}, ${start}, ${end}`,
+    );
+  });
+  lines.push('```');
+  return lines.join('\n');
+}
+
+function footer(ctx: RenderContext): string {
+  const at = new Date(ctx.now).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const run = ctx.runUrl ? ` by ${link('this run', ctx.runUrl)}` : '';
+  return `<sub>Updated${run} at ${at} · aws-deploy-kit</sub>`;
+}
+
+function title(record: DeployRecord, ctx: RenderContext): string {
+  const environment = ctx.environment ?? record.environment;
+  return `${environment ? `${cell(environment)}: ` : ''}${badge[displayPhase(record)]}`;
+}
+
+/** The sticky pull-request comment (without its marker, which comment.ts adds). */
+export function renderComment(record: DeployRecord, ctx: RenderContext): string {
+  const gantt = renderGantt(record, ctx);
+  return [
+    `### Deploy ${title(record, ctx)}`,
+    '',
+    progressLine(record),
+    '',
+    renderFacts(record, ctx),
+    '',
+    '<details><summary>Phases</summary>',
+    '',
+    renderPhases(record, ctx),
+    ...(gantt ? ['', gantt] : []),
+    '',
+    '</details>',
+    '',
+    footer(ctx),
+  ].join('\n');
+}
+
+/** The job summary: the same facts, the phases and their gantt, shown open. */
+export function renderSummary(record: DeployRecord, ctx: RenderContext): string {
+  const gantt = renderGantt(record, ctx);
+  return [
+    `## Deploy ${title(record, ctx)}`,
+    '',
+    progressLine(record),
+    '',
+    renderFacts(record, ctx),
+    '',
+    '### Phases',
+    '',
+    renderPhases(record, ctx),
+    ...(gantt ? ['', gantt] : []),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,177 @@
+import { FakeClock } from '../../src/core/clock';
+import { type DeployRecord, newRecord, type Outcome } from '../../src/core/record';
+import { createGitHubClient, type GitHubClient } from '../../src/github/client';
+import {
+  createDeployment,
+  deploymentStateOf,
+  environmentFlags,
+  findPreviousGoodDeployment,
+  recordDeployment,
+  setDeploymentStatus,
+} from '../../src/github/deployments';
+import { type GitHubEmulator, startGitHubEmulator } from '../sandbox/github';
+
+const repo = { owner: 'octo-org', repo: 'web' };
+const shas = Array.from({ length: 40 }, (_, i) => i.toString(16).padStart(2, '0').repeat(20));
+const logUrl = 'https://github.com/octo-org/web/actions/runs/4242';
+
+let github: GitHubEmulator;
+let octokit: GitHubClient;
+
+beforeEach(async () => {
+  github = await startGitHubEmulator();
+  octokit = createGitHubClient(github.token, { apiUrl: github.apiUrl, clock: new FakeClock() });
+});
+afterEach(() => github.stop());
+
+function record(commit: string, outcome: Outcome = 'in-progress', runId = '4242'): DeployRecord {
+  return newRecord(commit, {
+    environment: 'staging',
+    outcome,
+    target: { kind: 'apprunner', id: 'arn:aws:apprunner:us-east-1:1:service/web/x', url: 'https://web.example.com' },
+    run: { runId },
+  });
+}
+
+/** A deployment of `commit` to `environment` with the given statuses, oldest first. */
+async function deployed(
+  commit: string,
+  states: ('success' | 'failure' | 'in_progress' | 'error')[],
+  environment = 'staging',
+) {
+  const id = await createDeployment(octokit, repo, { environment, record: record(commit) });
+  for (const state of states) await setDeploymentStatus(octokit, repo, id, { state });
+  return id;
+}
+
+describe('environmentFlags', () => {
+  it.each([
+    ['production', true, false],
+    ['prod-eu', true, false],
+    ['staging', false, false],
+    ['pr-123', false, true],
+    ['preview', false, true],
+    ['review/42', false, true],
+    ['productivity-tools', false, false],
+  ])('%s → production %s, transient %s', (name, production, transient) => {
+    expect(environmentFlags(name)).toEqual({ production, transient });
+  });
+});
+
+it('maps outcomes to deployment states (a rollback is a failure of the deploy)', () => {
+  expect(deploymentStateOf('in-progress')).toBe('in_progress');
+  expect(deploymentStateOf('succeeded')).toBe('success');
+  expect(deploymentStateOf('failed')).toBe('failure');
+  expect(deploymentStateOf('rolled-back')).toBe('failure');
+  expect(deploymentStateOf('rollback-failed')).toBe('error');
+});
+
+describe('recordDeployment', () => {
+  it('creates the deployment once (ref = SHA, payload = record, no auto-merge, no required contexts)', async () => {
+    const first = await recordDeployment(octokit, repo, record(shas[1]!), {
+      environment: 'production',
+      logUrl,
+      runId: '4242',
+    });
+    expect(first).toMatchObject({ created: true, state: 'in_progress' });
+    const [deployment] = github.repo('octo-org/web').deployments;
+    expect(deployment).toMatchObject({
+      id: first.deploymentId,
+      ref: shas[1],
+      sha: shas[1],
+      environment: 'production',
+      production_environment: true,
+      transient_environment: false,
+      payload: { schema: 'aws-deploy-kit/deploy-record', commit: shas[1], run: { runId: '4242' } },
+      request: { auto_merge: false, required_contexts: [] },
+    });
+    expect(github.repo('octo-org/web').latestStatus(first.deploymentId)).toMatchObject({
+      state: 'in_progress',
+      environment_url: 'https://web.example.com',
+      log_url: logUrl,
+    });
+  });
+
+  it('updates the deployment this run created, found by run id when the record does not carry its id', async () => {
+    const first = await recordDeployment(octokit, repo, record(shas[1]!), { environment: 'staging', runId: '4242' });
+    const second = await recordDeployment(octokit, repo, record(shas[1]!, 'succeeded'), {
+      environment: 'staging',
+      runId: '4242',
+    });
+    expect(second).toEqual({ deploymentId: first.deploymentId, state: 'success', created: false });
+    const otherRun = await recordDeployment(octokit, repo, record(shas[1]!, 'succeeded', '5555'), {
+      environment: 'staging',
+      runId: '5555',
+    });
+    expect(otherRun.created).toBe(true);
+    expect(
+      github
+        .repo('octo-org/web')
+        .statusesOf(first.deploymentId)
+        .map((s) => s.state),
+    ).toEqual(['in_progress', 'success', 'inactive']);
+  });
+
+  it('uses the deployment id the record carries', async () => {
+    const id = await deployed(shas[1]!, []);
+    const withId = { ...record(shas[1]!, 'failed', 'other'), github: { deploymentId: id } };
+    await expect(recordDeployment(octokit, repo, withId, { environment: 'staging' })).resolves.toEqual({
+      deploymentId: id,
+      state: 'failure',
+      created: false,
+    });
+    expect(github.repo('octo-org/web').deployments).toHaveLength(1);
+  });
+});
+
+describe('findPreviousGoodDeployment', () => {
+  it('finds the newest verified deployment older than the current one, skipping failures', async () => {
+    const good = await deployed(shas[1]!, ['in_progress', 'success']);
+    await deployed(shas[2]!, ['in_progress', 'failure']);
+    await deployed(shas[3]!, ['success'], 'production');
+    await deployed(shas[4]!, ['in_progress']);
+    const current = await deployed(shas[5]!, ['in_progress']);
+    const previous = await findPreviousGoodDeployment(octokit, repo, 'staging', { beforeDeploymentId: current });
+    expect(previous).toMatchObject({ id: good, sha: shas[1], environment: 'staging', state: 'success' });
+    expect(previous?.record).toMatchObject({ commit: shas[1], environment: 'staging' });
+  });
+
+  it('counts a deployment GitHub marked inactive after a later success, and looks past the current one', async () => {
+    const older = await deployed(shas[1]!, ['success']);
+    const current = await deployed(shas[2]!, ['success']);
+    expect(github.repo('octo-org/web').latestStatus(older)?.state).toBe('inactive');
+    await expect(
+      findPreviousGoodDeployment(octokit, repo, 'staging', { beforeDeploymentId: current }),
+    ).resolves.toMatchObject({ id: older, state: 'inactive', sha: shas[1] });
+    await expect(findPreviousGoodDeployment(octokit, repo, 'staging')).resolves.toMatchObject({ id: current });
+    await expect(findPreviousGoodDeployment(octokit, repo, 'staging', { excludeSha: shas[2]! })).resolves.toMatchObject(
+      {
+        id: older,
+      },
+    );
+  });
+
+  it('answers undefined when nothing was ever verified, and pages past the first 30 deployments', async () => {
+    await deployed(shas[1]!, ['failure']);
+    await expect(findPreviousGoodDeployment(octokit, repo, 'staging')).resolves.toBeUndefined();
+    const good = await deployed(shas[2]!, ['success']);
+    for (let i = 0; i < 31; i++) await deployed(shas[3]!, ['failure']);
+    await expect(findPreviousGoodDeployment(octokit, repo, 'staging')).resolves.toMatchObject({ id: good });
+    expect(github.requestsOf('list-deployments').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('returns a deployment without a record when its payload is not an aws-deploy-kit record', async () => {
+    const { data } = await octokit.rest.repos.createDeployment({
+      ...repo,
+      ref: shas[1]!,
+      environment: 'staging',
+      payload: { deployedBy: 'another tool' },
+      required_contexts: [],
+    });
+    const id = (data as { id: number }).id;
+    await setDeploymentStatus(octokit, repo, id, { state: 'success' });
+    const previous = await findPreviousGoodDeployment(octokit, repo, 'staging');
+    expect(previous).toMatchObject({ id, sha: shas[1] });
+    expect(previous?.record).toBeUndefined();
+  });
+});

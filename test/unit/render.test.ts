@@ -1,0 +1,164 @@
+import { type DeployRecord, newRecord } from '../../src/core/record';
+import {
+  cell,
+  displayPhase,
+  progressLine,
+  type RenderContext,
+  renderComment,
+  renderGantt,
+  renderSummary,
+  safeUrl,
+} from '../../src/github/render';
+
+const sha = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
+const previousSha = '0f1e2d3c4b5a69788796a5b4c3d2e1f001234567';
+const digest = `sha256:${'ab'.repeat(32)}`;
+const previousDigest = `sha256:${'cd'.repeat(32)}`;
+const t0 = Date.parse('2025-03-04T10:00:00.000Z');
+const at = (seconds: number) => new Date(t0 + seconds * 1000).toISOString();
+
+const context: RenderContext = {
+  serverUrl: 'https://github.com',
+  repository: 'octo-org/web',
+  runUrl: 'https://github.com/octo-org/web/actions/runs/4242',
+  now: t0 + 300_000,
+};
+
+function baseRecord(): DeployRecord {
+  return newRecord(sha, {
+    environment: 'staging',
+    image: {
+      repository: 'web',
+      registry: '123456789012.dkr.ecr.us-east-1.amazonaws.com',
+      uri: `123456789012.dkr.ecr.us-east-1.amazonaws.com/web@${digest}`,
+      digest,
+      tags: ['sha-a1b2c3d', 'staging'],
+      reused: false,
+    },
+    target: {
+      kind: 'apprunner',
+      id: 'arn:aws:apprunner:us-east-1:123456789012:service/web/0123456789abcdef',
+      url: 'https://abc123.us-east-1.awsapprunner.com',
+    },
+    previous: { commit: previousSha, digest: previousDigest },
+    operations: [{ kind: 'apprunner-operation', id: 'op-1', status: 'SUCCEEDED' }],
+  });
+}
+
+function succeeded(): DeployRecord {
+  const record = baseRecord();
+  record.phases = [
+    { name: 'build', status: 'succeeded', startedAt: at(0), endedAt: at(62) },
+    { name: 'deploy', status: 'succeeded', startedAt: at(62), endedAt: at(252) },
+    { name: 'verify', status: 'succeeded', startedAt: at(252), endedAt: at(272) },
+  ];
+  record.health = {
+    url: 'https://abc123.us-east-1.awsapprunner.com/health',
+    healthy: true,
+    attempts: 3,
+    lastStatus: 200,
+  };
+  record.outcome = 'succeeded';
+  return record;
+}
+
+function rolledBack(): DeployRecord {
+  const record = baseRecord();
+  record.phases = [
+    { name: 'build', status: 'skipped', startedAt: at(0), endedAt: at(0), detail: 'image already pushed' },
+    { name: 'deploy', status: 'succeeded', startedAt: at(0), endedAt: at(180) },
+    { name: 'verify', status: 'failed', startedAt: at(180), endedAt: at(240), detail: 'HTTP 500 from /health' },
+    { name: 'rollback', status: 'succeeded', startedAt: at(240), endedAt: at(290) },
+  ];
+  record.image!.reused = true;
+  record.health = {
+    url: 'https://abc123.us-east-1.awsapprunner.com/health',
+    healthy: false,
+    attempts: 12,
+    lastStatus: 500,
+    detail: 'body did not match /ok/',
+  };
+  record.outcome = 'rolled-back';
+  record.error = 'The new version never became healthy: HTTP 500 from /health';
+  return record;
+}
+
+function failed(): DeployRecord {
+  const record = baseRecord();
+  record.target = { kind: 'asg', id: 'web-asg' };
+  record.previous = {};
+  record.phases = [
+    { name: 'build', status: 'succeeded', startedAt: at(0), endedAt: at(45) },
+    {
+      name: 'deploy',
+      status: 'failed',
+      startedAt: at(45),
+      endedAt: at(100),
+      detail: 'Could not start the instance refresh of web-asg: | pipes\nand <b>html</b>',
+    },
+  ];
+  record.outcome = 'failed';
+  record.error = 'Could not start the instance refresh of web-asg: InstanceRefreshInProgress';
+  return record;
+}
+
+describe('rendered markdown (snapshots)', () => {
+  it.each([
+    ['succeeded', succeeded],
+    ['rolled-back', rolledBack],
+    ['failed', failed],
+  ])('renders the comment and the summary of a %s deploy', (_name, make) => {
+    expect(renderComment(make(), context)).toMatchSnapshot('comment');
+    expect(renderSummary(make(), context)).toMatchSnapshot('summary');
+  });
+});
+
+describe('displayPhase and progressLine', () => {
+  it('follows a deploy through building → deploying → verifying → live', () => {
+    const record = baseRecord();
+    expect(displayPhase(record)).toBe('building');
+    record.phases.push({ name: 'build', status: 'running', startedAt: at(0) });
+    expect(displayPhase(record)).toBe('building');
+    record.phases[0]!.status = 'succeeded';
+    expect(displayPhase(record)).toBe('deploying');
+    record.phases.push({ name: 'deploy', status: 'succeeded', startedAt: at(10), endedAt: at(20) });
+    expect(displayPhase(record)).toBe('verifying');
+    record.phases.push({ name: 'verify', status: 'running', startedAt: at(20) });
+    expect(progressLine(record)).toBe('building ✓ → deploying ✓ → **verifying** → live');
+    record.outcome = 'succeeded';
+    expect(progressLine(record)).toBe('building ✓ → deploying ✓ → verifying ✓ → **live**');
+  });
+
+  it('stops the line at the failed step, and shows a rollback', () => {
+    expect(progressLine(failed())).toBe('building ✓ → **deploying ✗**');
+    expect(progressLine(rolledBack())).toBe(
+      'building ✓ → deploying ✓ → verifying ✗ → rolling back ✓ → **rolled back**',
+    );
+    const rollbackFailed = rolledBack();
+    rollbackFailed.outcome = 'rollback-failed';
+    rollbackFailed.phases[3]!.status = 'failed';
+    expect(progressLine(rollbackFailed)).toBe('building ✓ → deploying ✓ → verifying ✗ → **rolling back ✗**');
+  });
+});
+
+describe('safety of the rendered text', () => {
+  it('keeps table cells one line and free of HTML', () => {
+    expect(cell('a | b\n<script>')).toBe('a \\| b<br>&lt;script&gt;');
+  });
+
+  it('drops credentials and non-http schemes from URLs', () => {
+    expect(safeUrl('https://user:secret@example.com/x')).toBe('https://example.com/x');
+    expect(safeUrl('javascript:alert(1)')).toBeUndefined();
+    const record = succeeded();
+    record.target!.url = 'https://admin:hunter2@web.example.com';
+    expect(renderComment(record, context)).not.toContain('hunter2');
+  });
+
+  it('draws a running phase up to now, and keeps colons out of Mermaid task names', () => {
+    const record = baseRecord();
+    record.phases.push({ name: 'deploy', status: 'running', startedAt: at(0) });
+    const gantt = renderGantt(record, { ...context, now: t0 + 90_000 })!;
+    expect(gantt).toContain(`deploy 1m30s :active, p0, ${t0}, ${t0 + 90_000}`);
+    expect(renderGantt(baseRecord(), context)).toBeUndefined();
+  });
+});
