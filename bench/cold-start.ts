@@ -1,0 +1,189 @@
+// Cold start of each shipped bundle: how long a step takes from `node dist/<name>/index.js` to its first AWS call,
+// against `node -e 0` on the same node binary, and how much memory it peaks at.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../test/sandbox/ports';
+import { type Bench, type BenchContext, type Measured, measure, median } from './lib';
+
+export const TARGET_RATIO = 2.5;
+export const TARGET_RSS_MB = 70;
+
+/**
+ * Inputs that carry each bundle past input validation to its first AWS (or GitHub, or HTTP) call. A bundle missing
+ * here runs with no inputs, so it may stop at a ConfigurationError instead: the "stopped at" note shows which.
+ */
+export const BUNDLE_INPUTS: Record<string, Record<string, string>> = {
+  'build-push': { repository: 'web', commit: 'a'.repeat(40), 'skip-if-exists': 'true' },
+  promote: { repository: 'web', source: 'sha-aaaaaaa', tags: 'production' },
+};
+
+/** Every service endpoint the toolkit's clients and bundles may use, so no call leaves loopback. */
+const ENDPOINT_VARS = [
+  'AWS_ENDPOINT_URL',
+  'AWS_ENDPOINT_URL_ECR',
+  'AWS_ENDPOINT_URL_APPRUNNER',
+  'AWS_ENDPOINT_URL_AUTO_SCALING',
+  'AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2',
+  'AWS_ENDPOINT_URL_STS',
+];
+
+interface Subject {
+  name: string;
+  args: string[];
+  sizeKiB?: number;
+  env: NodeJS.ProcessEnv;
+}
+
+interface SubjectResult {
+  name: string;
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  peakRssMB: number;
+  medianCpuMs: number;
+  sizeKiB?: number;
+  exitCode: number | null;
+  /** The last line the process printed: where it stopped (an ::error:: line with ECONNREFUSED is the goal). */
+  stoppedAt: string;
+  samplesMs: number[];
+}
+
+export function findBundles(root: string, distDir = join(root, 'dist')): { name: string; file: string }[] {
+  if (!existsSync(distDir)) return [];
+  return readdirSync(distDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(distDir, d.name, 'index.js')))
+    .map((d) => ({ name: d.name, file: join(distDir, d.name, 'index.js') }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The environment of a runner step whose every remote endpoint is a closed loopback port. */
+function stepEnv(closed: string, workDir: string, inputs: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: workDir,
+    RUNNER_TEMP: workDir,
+    GITHUB_OUTPUT: join(workDir, 'output'),
+    GITHUB_STATE: join(workDir, 'state'),
+    GITHUB_ENV: join(workDir, 'env'),
+    GITHUB_STEP_SUMMARY: join(workDir, 'summary'),
+    GITHUB_WORKSPACE: workDir,
+    GITHUB_REPOSITORY: 'octo/web',
+    GITHUB_SHA: 'a'.repeat(40),
+    GITHUB_REF: 'refs/heads/main',
+    GITHUB_EVENT_NAME: 'push',
+    GITHUB_API_URL: closed,
+    GITHUB_SERVER_URL: closed,
+    GITHUB_TOKEN: 'bench-token',
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'AKIABENCHEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'bench-secret',
+    AWS_MAX_ATTEMPTS: '1',
+    AWS_RETRY_MODE: 'standard',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+  for (const name of ENDPOINT_VARS) env[name] = closed;
+  for (const [name, value] of Object.entries(inputs)) {
+    // As the runner names them: upper case, spaces to underscores, dashes kept.
+    env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
+  }
+  return env;
+}
+
+async function runSubjects(ctx: BenchContext, subjects: Subject[], workDir: string): Promise<SubjectResult[]> {
+  const samples = new Map<string, Measured[]>(subjects.map((s) => [s.name, []]));
+  const run = (s: Subject) => measure({ command: ctx.node, args: s.args, env: s.env, cwd: workDir, rss: ctx.rss });
+  // Two unrecorded rounds warm the page cache, then rounds interleave the subjects so that drift in the machine's
+  // load hits the baseline and the bundles alike.
+  for (let round = 0; round < 2; round++) for (const s of subjects) await run(s);
+  for (let round = 0; round < ctx.runs; round++) {
+    for (const s of subjects) samples.get(s.name)!.push(await run(s));
+  }
+  return subjects.map((s) => {
+    const runs = samples.get(s.name)!;
+    const walls = runs.map((r) => r.wallMs);
+    const output = `${runs[0]!.stdout}\n${runs[0]!.stderr}`.trim().split('\n');
+    return {
+      name: s.name,
+      medianMs: median(walls),
+      minMs: Math.min(...walls),
+      maxMs: Math.max(...walls),
+      peakRssMB: Math.max(...runs.map((r) => r.maxRssKiB)) / 1024,
+      medianCpuMs: median(runs.map((r) => r.cpuMs)),
+      ...(s.sizeKiB !== undefined ? { sizeKiB: s.sizeKiB } : {}),
+      exitCode: runs[0]!.exitCode,
+      stoppedAt: (output[output.length - 1] ?? '').slice(0, 160),
+      samplesMs: walls.map((w) => Math.round(w * 10) / 10),
+    };
+  });
+}
+
+export const bench: Bench = {
+  name: 'cold-start',
+  description: 'median cold start of each dist/*/index.js to its first AWS call, against `node -e 0`; peak RSS; size',
+  async run(ctx) {
+    const distDir = process.env.BENCH_DIST ? join(ctx.root, process.env.BENCH_DIST) : join(ctx.root, 'dist');
+    const bundles = findBundles(ctx.root, distDir);
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const workDir = await mkdtemp(join(tmpdir(), 'adk-bench-'));
+    try {
+      for (const file of ['output', 'state', 'env', 'summary']) await writeFile(join(workDir, file), '');
+      const baseline: Subject = { name: 'node -e 0', args: ['-e', '0'], env: stepEnv(closed, workDir, {}) };
+      const subjects: Subject[] = [
+        baseline,
+        ...bundles.map((b) => ({
+          name: b.name,
+          args: [b.file],
+          sizeKiB: statSync(b.file).size / 1024,
+          env: stepEnv(closed, workDir, BUNDLE_INPUTS[b.name] ?? {}),
+        })),
+      ];
+      const results = await runSubjects(ctx, subjects, workDir);
+      const base = results[0]!;
+      const rows = results.slice(1).map((r) => {
+        const ratio = r.medianMs / base.medianMs;
+        const met = ratio <= TARGET_RATIO && r.peakRssMB <= TARGET_RSS_MB;
+        return [
+          r.name,
+          r.medianMs.toFixed(0),
+          base.medianMs.toFixed(0),
+          `${ratio.toFixed(2)}x`,
+          `${r.medianCpuMs.toFixed(0)} (${(r.medianCpuMs / base.medianCpuMs).toFixed(1)}x)`,
+          r.peakRssMB.toFixed(1),
+          (r.sizeKiB ?? 0).toFixed(0),
+          met
+            ? 'yes'
+            : `NO (${[ratio > TARGET_RATIO ? 'time' : '', r.peakRssMB > TARGET_RSS_MB ? 'rss' : ''].filter(Boolean).join('+')})`,
+        ];
+      });
+      const notes = [
+        `targets: cold start <= ${TARGET_RATIO}x node -e 0, peak RSS <= ${TARGET_RSS_MB} MB; ${ctx.runs} runs each, median`,
+        `node -e 0: ${base.medianMs.toFixed(1)} ms median, ${base.medianCpuMs.toFixed(0)} ms CPU, ${base.peakRssMB.toFixed(1)} MB peak RSS`,
+        `machine load average at the end: ${loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')} on ${cpus().length} cores (a busy machine inflates wall times; cpu ms is steadier)`,
+      ];
+      if (bundles.length === 0) notes.push(`no bundles in ${distDir}: build them with npm run bundle -- <name>`);
+      for (const r of results.slice(1)) notes.push(`${r.name} stopped at (exit ${r.exitCode}): ${r.stoppedAt}`);
+      return {
+        title: `Cold start under ${ctx.nodeVersion} (${ctx.node})`,
+        columns: ['bundle', 'median ms', 'node -e 0 ms', 'ratio', 'cpu ms', 'peak RSS MB', 'size KB', 'target met?'],
+        rows,
+        notes,
+        data: {
+          targets: { ratio: TARGET_RATIO, rssMB: TARGET_RSS_MB },
+          baseline: base,
+          bundles: results.slice(1).map((r) => ({
+            ...r,
+            ratio: r.medianMs / base.medianMs,
+            met: r.medianMs / base.medianMs <= TARGET_RATIO && r.peakRssMB <= TARGET_RSS_MB,
+          })),
+        },
+      };
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+  },
+};
