@@ -1,0 +1,105 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { type OnBusy, parseImageReference, type VerifyOptions } from '../../core/apprunner-deploy';
+import { ConfigurationError } from '../../core/errors';
+import { type InputReader, inputParser } from '../../core/input';
+import { type DeployRecord, newRecord, parseRecord } from '../../core/record';
+import { type CommitContext, commitOf } from '../../core/tags';
+import { validateRegion } from '../../core/validate';
+import { parseHealthInputs } from '../health-check/inputs';
+
+export interface DeployAppRunnerInputs {
+  serviceArn: string;
+  /** The identifier given to App Runner (digest form when the input had a digest). */
+  image: string;
+  region: string;
+  wait: boolean;
+  timeoutMs: number;
+  onBusy: OnBusy;
+  /** The record given as input, or a new one for this commit. */
+  record: DeployRecord;
+  verify?: VerifyOptions;
+  rollbackOnFailure: boolean;
+}
+
+const arnPattern = /^arn:aws[a-z-]*:apprunner:([a-z0-9-]+):\d{12}:service\/[A-Za-z0-9][A-Za-z0-9_-]*\/[0-9a-f]{32}$/;
+
+function commitContext(env: NodeJS.ProcessEnv): CommitContext {
+  const context: CommitContext = { eventName: env.GITHUB_EVENT_NAME ?? '', sha: env.GITHUB_SHA ?? '' };
+  if (context.eventName.startsWith('pull_request') && env.GITHUB_EVENT_PATH && existsSync(env.GITHUB_EVENT_PATH)) {
+    try {
+      context.payload = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, 'utf8')) as CommitContext['payload'] & object;
+    } catch {
+      // Falls back to GITHUB_SHA, which commitOf still validates.
+    }
+  }
+  return context;
+}
+
+function runOf(env: NodeJS.ProcessEnv): NonNullable<DeployRecord['run']> {
+  const run: NonNullable<DeployRecord['run']> = {};
+  if (env.GITHUB_REPOSITORY) run.repository = env.GITHUB_REPOSITORY;
+  if (env.GITHUB_RUN_ID) run.runId = env.GITHUB_RUN_ID;
+  if (env.GITHUB_RUN_ATTEMPT) run.runAttempt = env.GITHUB_RUN_ATTEMPT;
+  if (env.GITHUB_SERVER_URL) run.serverUrl = env.GITHUB_SERVER_URL;
+  if (env.GITHUB_EVENT_NAME) run.event = env.GITHUB_EVENT_NAME;
+  if (env.GITHUB_REF) run.ref = env.GITHUB_REF;
+  return run;
+}
+
+/** Parses and checks every input before any AWS call. */
+export function parseDeployAppRunnerInputs(read: InputReader, env: NodeJS.ProcessEnv): DeployAppRunnerInputs {
+  const p = inputParser(read);
+  const serviceArn = p.required('service-arn', 'the ARN of an App Runner service');
+  const arn = arnPattern.exec(serviceArn);
+  if (!arn) {
+    throw new ConfigurationError(
+      'service-arn',
+      serviceArn,
+      'an App Runner service ARN such as "arn:aws:apprunner:us-east-1:123456789012:service/web/0123456789abcdef0123456789abcdef"',
+    );
+  }
+  const image = parseImageReference('image', p.required('image', 'an image URI with a digest or a tag')).identifier;
+  // The service lives in the ARN's region; an explicit input still wins so that a mismatch is reported by AWS.
+  const region = validateRegion('region', p.optional('region') ?? arn[1] ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION);
+  const timeoutMinutes = p.number('timeout-minutes', 30, 0.1, 360);
+  const onBusy = p.oneOf('on-busy', ['wait', 'fail'] as const, 'wait');
+
+  const recordText = p.optional('record');
+  const record = recordText
+    ? parseRecord('record', recordText)
+    : newRecord(commitOf(commitContext(env)), { run: runOf(env) });
+
+  const healthUrl = p.optional('health-url');
+  let verify: VerifyOptions | undefined;
+  if (healthUrl !== undefined) {
+    verify = parseHealthInputs((name) => (name === 'url' ? healthUrl : read(name)), {
+      allowPath: true,
+      rename: { url: 'health-url', 'timeout-minutes': 'health-timeout-minutes' },
+    });
+  } else if (p.optional('expected-version') !== undefined) {
+    throw new ConfigurationError(
+      'health-url',
+      '',
+      'a URL (or a path such as /version on the service) to check expected-version at',
+    );
+  }
+  const rollbackOnFailure = p.boolean('rollback-on-failure', healthUrl !== undefined);
+  if (rollbackOnFailure && healthUrl === undefined) {
+    throw new ConfigurationError(
+      'rollback-on-failure',
+      'true',
+      '"false" unless health-url is set: without a health check only App Runner\'s own rollback applies',
+    );
+  }
+  return {
+    serviceArn,
+    image,
+    region,
+    wait: p.boolean('wait', true),
+    timeoutMs: timeoutMinutes * 60_000,
+    onBusy,
+    record,
+    ...(verify ? { verify } : {}),
+    rollbackOnFailure,
+  };
+}

@@ -1,0 +1,66 @@
+import type { AppRunnerClient } from '@aws-sdk/client-apprunner';
+import { appRunnerClient } from '../../aws/apprunner';
+import { type AppRunnerDeployResult, deployAppRunner } from '../../core/apprunner-deploy';
+import { serializeRecord } from '../../core/record';
+import type { ActionDeps } from '../runtime';
+import { parseDeployAppRunnerInputs } from './inputs';
+
+/** Replaceable parts, for tests. */
+export interface DeployAppRunnerServices {
+  client?: AppRunnerClient;
+  /** Poll delays of the operation (tests shorten them); 2 s and 10 s otherwise. */
+  minDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+export async function run(deps: ActionDeps, services: DeployAppRunnerServices = {}): Promise<void> {
+  const inputs = parseDeployAppRunnerInputs(deps.getInput, deps.env);
+  const client = services.client ?? appRunnerClient(inputs.region, deps.env);
+  const result = await deployAppRunner(
+    { client, clock: deps.clock, logger: deps.logger, signal: deps.signal },
+    {
+      serviceArn: inputs.serviceArn,
+      image: inputs.image,
+      timeoutMs: inputs.timeoutMs,
+      onBusy: inputs.onBusy,
+      wait: inputs.wait,
+      record: inputs.record,
+      rollbackOnFailure: inputs.rollbackOnFailure,
+      ...(inputs.verify ? { verify: inputs.verify } : {}),
+      ...(services.minDelayMs !== undefined ? { minDelayMs: services.minDelayMs } : {}),
+      ...(services.maxDelayMs !== undefined ? { maxDelayMs: services.maxDelayMs } : {}),
+    },
+  );
+  writeOutputs(deps, result);
+  await deps.writeSummary(summary(inputs.image, result)).catch((error: unknown) => {
+    deps.logger.warning(`Could not write the job summary: ${(error as Error).message}`);
+  });
+  if (result.failure) throw result.failure;
+}
+
+function writeOutputs(deps: ActionDeps, result: AppRunnerDeployResult): void {
+  deps.setOutput('operation-id', result.operationId ?? '');
+  deps.setOutput('service-url', result.serviceUrl);
+  deps.setOutput('previous-image', result.previousImage ?? '');
+  deps.setOutput('status', result.status);
+  deps.setOutput('record', serializeRecord(result.record));
+}
+
+function summary(image: string, result: AppRunnerDeployResult): string {
+  const record = result.record;
+  const rows = [
+    ['Service', record.target?.id ?? ''],
+    ['Image', image],
+    ['Previous image', result.previousImage ?? '(none)'],
+    ['Operation', `${result.operationId ?? '(none)'} ${result.status}`],
+    ['Service URL', result.serviceUrl],
+    ...(record.health
+      ? [['Health', `${record.health.healthy ? 'healthy' : 'unhealthy'} after ${record.health.attempts} attempt(s)`]]
+      : []),
+    ['Outcome', record.outcome],
+  ];
+  const table = rows.map(([k, v]) => `| ${k} | ${String(v).replace(/\|/g, '\\|')} |`).join('\n');
+  return `### App Runner deploy: ${record.outcome}\n\n| | |\n|---|---|\n${table}\n${
+    record.error ? `\n> ${record.error.replace(/\n/g, ' ')}\n` : ''
+  }`;
+}
