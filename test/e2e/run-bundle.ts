@@ -156,10 +156,15 @@ export async function runBundle(name: string, options: RunBundleOptions = {}): P
   const summary = await readFile(files.GITHUB_STEP_SUMMARY, 'utf8');
   await rm(dir, { recursive: true, force: true });
 
+  // The runner consumes `::add-mask::` commands instead of printing them: registering a secret is not leaking it.
+  const shownLog = log
+    .split('\n')
+    .filter((line) => !line.startsWith('::add-mask::'))
+    .join('\n');
   for (const secret of options.secrets ?? []) {
     if (!secret) continue;
     for (const [where, text] of [
-      ['log', log],
+      ['log', shownLog],
       ['job summary', summary],
       ['outputs', JSON.stringify(outputs)],
     ] as const) {

@@ -136,7 +136,8 @@ describe('promoteImage', () => {
     ecr.on(BatchGetImageCommand).resolves(manifestReply('{}', 'application/vnd.docker.distribution.manifest.v2+json'));
     ecr.on(PutImageCommand).rejects(awsError('ImageTagAlreadyExistsException'));
     ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: OTHER, imageTags: ['production'] }] });
-    const error = await promoteImage(client, { repository: 'web', source: 'sha-1', tags: ['production'] }).catch(
+    const error = await promoteImage(client, { repository: 'web', source: 'sha-1', tags: ['production'] }).then(
+      () => new Error('it did not fail'),
       (e: unknown) => e as Error,
     );
     expect(error).toBeInstanceOf(DeployError);

@@ -1,0 +1,170 @@
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Sandbox, startSandbox } from '../sandbox/index';
+import { sampleAppContext } from '../sandbox/sample-app';
+import { type RunBundleOptions, runBundle } from './run-bundle';
+
+// Builds and pushes take seconds each; the project's testTimeout is not applied to single-file runs.
+jest.setTimeout(300_000);
+
+let sandbox: Sandbox;
+let context: string;
+let shim: { dir: string; log: string };
+
+/** A `docker` first on PATH that records each invocation's argv, then runs the real CLI. */
+function dockerShim(): { dir: string; log: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'adk-docker-shim-'));
+  const log = join(dir, 'argv.log');
+  const real = ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => existsSync(p)) ?? 'docker';
+  writeFileSync(join(dir, 'docker'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec ${real} "$@"\n`);
+  chmodSync(join(dir, 'docker'), 0o755);
+  writeFileSync(log, '');
+  return { dir, log };
+}
+
+function dockerInvocations(): string[] {
+  return readFileSync(shim.log, 'utf8').split('\n').filter(Boolean);
+}
+
+/** Files of the registry's blob store: a layer or config upload adds one. */
+function blobCount(): number {
+  const root = join(sandbox.registry.storageDir, 'docker/registry/v2/blobs/sha256');
+  if (!existsSync(root)) return 0;
+  return readdirSync(root).reduce((n, prefix) => n + readdirSync(join(root, prefix)).length, 0);
+}
+
+function commit(n: number): string {
+  return n.toString(16).padStart(2, '0').repeat(20);
+}
+
+function buildPush(inputs: Record<string, string>, sha: string, extra: Partial<RunBundleOptions> = {}) {
+  const env = sandbox.env();
+  return runBundle('build-push', {
+    inputs: { context, 'build-args': `VERSION=${sha.slice(0, 7)}`, ...inputs },
+    env: { ...env, GITHUB_SHA: sha, PATH: `${shim.dir}:${process.env.PATH}` },
+    secrets: [
+      sandbox.registry.password,
+      Buffer.from(`AWS:${sandbox.registry.password}`).toString('base64'),
+      env.AWS_SECRET_ACCESS_KEY ?? '',
+    ],
+    ...extra,
+  });
+}
+
+async function tagDigest(repository: string, tag: string): Promise<string | undefined> {
+  return (await sandbox.registry.client.manifest(repository, tag))?.digest;
+}
+
+beforeAll(async () => {
+  sandbox = await startSandbox();
+  context = await sampleAppContext();
+  shim = dockerShim();
+}, 120_000);
+
+afterAll(async () => {
+  await sandbox?.stop();
+});
+
+beforeEach(() => {
+  sandbox.aws.calls.length = 0;
+  sandbox.aws.faults.clear();
+  writeFileSync(shim.log, '');
+});
+
+describe('build-push bundle against the sandbox', () => {
+  const sha = commit(1);
+
+  it('first run builds and pushes; outputs the registry digest and tags it by digest', async () => {
+    sandbox.ecr.createRepository('web', 'MUTABLE');
+    const run = await buildPush({ repository: 'web', tags: 'latest' }, sha);
+    expect(run.errors).toEqual([]);
+    expect(run.exitCode).toBe(0);
+
+    const digest = await tagDigest('web', `sha-${sha}`);
+    expect(digest).toMatch(/^sha256:[a-f0-9]{64}$/);
+    expect(run.outputs).toMatchObject({
+      digest,
+      image: `${sandbox.registry.host}/web@${digest}`,
+      registry: sandbox.registry.host,
+      reused: 'false',
+      tags: `sha-${sha}\nlatest`,
+    });
+    expect(await tagDigest('web', 'latest')).toBe(digest);
+    expect(JSON.parse(run.outputs.record ?? '{}')).toMatchObject({
+      commit: sha,
+      image: { digest, reused: false, tags: [`sha-${sha}`, 'latest'] },
+      phases: [{ name: 'build', status: 'succeeded' }],
+    });
+    // The password went to docker on stdin only.
+    expect(dockerInvocations()).toContain(`login --username AWS --password-stdin ${sandbox.registry.host}`);
+    expect(dockerInvocations().filter((a) => a.startsWith('push'))).toEqual([
+      `push ${sandbox.registry.host}/web:sha-${sha}`,
+    ]);
+  });
+
+  it('second run of the same commit reuses the image: no login, build or push, no blob uploaded', async () => {
+    const blobsBefore = blobCount();
+    const digest = await tagDigest('web', `sha-${sha}`);
+    const run = await buildPush({ repository: 'web', tags: 'latest\nv1' }, sha);
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs).toMatchObject({ digest, reused: 'true' });
+    expect(run.log).toContain(`web:sha-${sha} is already in ECR (${digest}): reusing it, nothing is built.`);
+
+    expect(dockerInvocations()).toEqual(['buildx version']);
+    expect(blobCount()).toBe(blobsBefore);
+    expect(sandbox.aws.callsOf('GetAuthorizationToken')).toHaveLength(0);
+    // Only the missing tag was added, by manifest copy.
+    expect(sandbox.aws.callsOf('PutImage').map((c) => c.params.imageTag)).toEqual(['v1']);
+    expect(await tagDigest('web', 'v1')).toBe(digest);
+  });
+
+  it('an IMMUTABLE repository: first run pushes, re-running the same run is a no-op success', async () => {
+    sandbox.ecr.createRepository('web-immutable', 'IMMUTABLE');
+    const first = await buildPush({ repository: 'web-immutable', tags: 'release' }, commit(2));
+    expect(first.exitCode).toBe(0);
+    const again = await buildPush({ repository: 'web-immutable', tags: 'release' }, commit(2));
+    expect(again.errors).toEqual([]);
+    expect(again.exitCode).toBe(0);
+    expect(again.outputs).toMatchObject({ digest: first.outputs.digest, reused: 'true' });
+    expect(await tagDigest('web-immutable', 'release')).toBe(first.outputs.digest);
+  });
+
+  it('succeeds through a throttled GetAuthorizationToken (the SDK retries it)', async () => {
+    sandbox.ecr.createRepository('web-throttled');
+    sandbox.aws.faults.add({ kind: 'throttle', operation: 'GetAuthorizationToken', times: 2 });
+    const run = await buildPush({ repository: 'web-throttled' }, commit(3));
+    expect(run.errors).toEqual([]);
+    expect(run.exitCode).toBe(0);
+    expect(sandbox.aws.callsOf('GetAuthorizationToken')).toHaveLength(3);
+    expect(await tagDigest('web-throttled', `sha-${commit(3)}`)).toBe(run.outputs.digest);
+  });
+
+  it('an invalid tag fails with the ConfigurationError before any AWS call or docker command', async () => {
+    const run = await buildPush({ repository: 'web', tags: 'ok\n-bad' }, commit(4));
+    expect(run.exitCode).toBe(1);
+    expect(run.errors).toEqual([
+      `Input 'tags' has an invalid value "-bad": expected an image tag of 1-128 characters from A-Z a-z 0-9 _ . - that does not start with . or -.`,
+    ]);
+    expect(sandbox.aws.calls).toHaveLength(0);
+    expect(dockerInvocations()).toEqual([]);
+  });
+
+  it('a missing repository says how to fix it; create-repository: true creates it and pushes', async () => {
+    const missing = await buildPush({ repository: 'web-new' }, commit(5));
+    expect(missing.exitCode).toBe(1);
+    expect(missing.errors[0]).toMatch(/repository web-new does not exist.*create-repository: true/);
+
+    const created = await buildPush({ repository: 'web-new', 'create-repository': 'true' }, commit(5));
+    expect(created.exitCode).toBe(0);
+    expect(sandbox.ecr.repositories.get('web-new')).toMatchObject({ scanOnPush: true, imageTagMutability: 'MUTABLE' });
+    expect(await tagDigest('web-new', `sha-${commit(5)}`)).toBe(created.outputs.digest);
+  });
+
+  it('expired credentials fail with one message saying how to renew them', async () => {
+    sandbox.aws.faults.add({ kind: 'expired-token', operation: 'DescribeRepositories' });
+    const run = await buildPush({ repository: 'web' }, commit(6));
+    expect(run.exitCode).toBe(1);
+    expect(run.errors[0]).toMatch(/session token has expired \(ExpiredTokenException\)\. Renew the credentials/);
+  });
+});
