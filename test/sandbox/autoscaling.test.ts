@@ -323,13 +323,29 @@ describe('Auto Scaling emulator through the real SDK', () => {
     expect(none).toMatchObject({ name: 'ActiveInstanceRefreshNotFoundFault' });
   });
 
-  it('skips instances already on the image with SkipMatching', async () => {
+  it('SkipMatching compares launch template versions only, as AWS does: a moved boot tag is not a change', async () => {
     const name = await group(3);
     const before = (await instancesOf(name)).map((i) => i.InstanceId);
-    const { InstanceRefreshId } = await start(name, { Preferences: { SkipMatching: true } });
-    const { final } = await settle(name, InstanceRefreshId!);
-    expect(final).toMatchObject({ Status: 'Successful', PercentageComplete: 100, InstancesToUpdate: 0 });
+    launcher.push(name, 'latest', { version: 'v2', healthy: true });
+    const skipped = await settle(name, (await start(name, { Preferences: { SkipMatching: true } })).InstanceRefreshId!);
+    expect(skipped.final).toMatchObject({ Status: 'Successful', PercentageComplete: 100, InstancesToUpdate: 0 });
     expect((await instancesOf(name)).map((i) => i.InstanceId)).toEqual(before);
+    expect(await versionsThroughLb(name, 3)).toEqual(new Set(['200 v1']));
+
+    const v2 = asg.addTemplateVersion(name, { repository: name, reference: 'latest' });
+    const lt = asg.groups.get(name)!.template;
+    const desired = { LaunchTemplate: { LaunchTemplateId: lt.id, Version: v2 } };
+    const moved = await start(name, { DesiredConfiguration: desired, Preferences: { SkipMatching: true } });
+    expect((await settle(name, moved.InstanceRefreshId!)).final.Status).toBe('Successful');
+    const replaced = (await instancesOf(name)).map((i) => i.InstanceId);
+    expect(replaced.filter((id) => before.includes(id))).toEqual([]);
+    expect(await versionsThroughLb(name, 3)).toEqual(new Set(['200 v2']));
+    const groupView = await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
+    expect(groupView.AutoScalingGroups![0]!.LaunchTemplate?.Version).toBe(v2);
+
+    const again = await start(name, { DesiredConfiguration: desired, Preferences: { SkipMatching: true } });
+    expect((await settle(name, again.InstanceRefreshId!)).final.Status).toBe('Successful');
+    expect((await instancesOf(name)).map((i) => i.InstanceId)).toEqual(replaced);
   });
 
   it('waits at checkpoints, bakes, and reports progress as it goes', async () => {

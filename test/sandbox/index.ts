@@ -2,7 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppRunnerEmulator } from './emulator/apprunner';
+import { AutoScalingEmulator } from './emulator/autoscaling';
 import { EcrEmulator } from './emulator/ecr';
+import { Elbv2Emulator } from './emulator/elbv2';
 import { AwsEmulator } from './emulator/server';
 import { type SandboxEngine, startEngine } from './engine';
 import { GitHubEmulator } from './github';
@@ -30,6 +32,10 @@ export interface Sandbox {
   runner: ImageRunner;
   /** The GitHub REST API (deployments, statuses, commit → PRs, issue comments); bundles reach it by GITHUB_API_URL. */
   github: GitHubEmulator;
+  /** EC2 Auto Scaling: groups whose instances really run the boot tag's image behind a load-balancer URL. */
+  autoscaling: AutoScalingEmulator;
+  /** Elastic Load Balancing v2 (target groups and target health) over the Auto Scaling groups. */
+  elbv2: Elbv2Emulator;
   /** Environment for a process (a bundle, the docker CLI) that should use this sandbox. */
   env(): Record<string, string>;
   stop(): Promise<void>;
@@ -56,6 +62,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const apprunner = new AppRunnerEmulator(registry, runner);
     aws.register(apprunner.definition());
     stack.push(() => apprunner.stop());
+    const autoscaling = new AutoScalingEmulator(runner);
+    const elbv2 = new Elbv2Emulator(autoscaling);
+    aws.register(autoscaling.definition());
+    aws.register(elbv2.definition());
+    stack.push(() => autoscaling.stop());
     await aws.start();
     stack.push(() => aws.stop());
     const github = new GitHubEmulator();
@@ -71,6 +82,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       apprunner,
       runner,
       github,
+      autoscaling,
+      elbv2,
       env: () => ({ ...aws.clientEnv(), ...(engine?.env ?? {}), GITHUB_API_URL: github.apiUrl }),
       stop: stopAll,
     };

@@ -301,6 +301,17 @@ export class AutoScalingEmulator {
     return this.requireGroup(groupName).instances.filter((i) => i.lifecycle !== 'Terminated');
   }
 
+  /** Removes a group: cancels its refresh, terminates its instances, closes its load balancer. */
+  async deleteGroup(groupName: string): Promise<void> {
+    const group = this.requireGroup(groupName);
+    for (const refresh of group.refreshes) refresh.cancelRequested = true;
+    while (this.active(group)) await delay(20);
+    await Promise.all(group.instances.map((i) => this.terminate(group, i)));
+    await group.loadBalancer.stop();
+    for (const arn of group.targetGroupArns) this.targetGroups.delete(arn);
+    this.groups.delete(groupName);
+  }
+
   /** Waits until no refresh of any group is active; for test teardown. */
   async settle(): Promise<void> {
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
@@ -478,7 +489,7 @@ export class AutoScalingEmulator {
       refresh.Status = 'InProgress';
       const target = this.resolveVersion(group, refresh.DesiredConfiguration?.LaunchTemplate.Version ?? group.version);
       await this.waitForBlockers(group, refresh);
-      const replace = await this.toReplace(group, refresh, target);
+      const replace = this.toReplace(group, refresh, target);
       refresh.InstancesToUpdate = replace.length;
       await this.replaceAll(group, refresh, replace, target, false);
       if (prefs.BakeTime) {
@@ -539,7 +550,7 @@ export class AutoScalingEmulator {
     refresh.StatusReason = undefined;
   }
 
-  private async toReplace(group: EmulatedGroup, refresh: EmulatedRefresh, target: string) {
+  private toReplace(group: EmulatedGroup, refresh: EmulatedRefresh, target: string): EmulatedInstance[] {
     const prefs = refresh.Preferences;
     const candidates = group.instances.filter((i) => {
       if (i.lifecycle === 'Standby') return prefs.StandbyInstances === 'Terminate';
@@ -547,10 +558,9 @@ export class AutoScalingEmulator {
       return !(i.protectedFromScaleIn && prefs.ScaleInProtectedInstances === 'Ignore');
     });
     if (!prefs.SkipMatching) return candidates;
-    const image = group.template.versions[Number(target) - 1];
-    const digest = image ? await this.launcher.resolve(image.repository, image.reference) : undefined;
-    // "Matching" = same template version and, since the image comes from a tag, the same digest the tag names now.
-    return candidates.filter((i) => !(i.version === target && i.digest === digest && i.health === 'Healthy'));
+    // As in AWS, "matching" is the launch template version only: EC2 Auto Scaling cannot know which image the user
+    // data pulls, so an instance booted from an older digest of the same boot tag counts as matching.
+    return candidates.filter((i) => !(i.version === target && i.health === 'Healthy'));
   }
 
   /**

@@ -1,0 +1,184 @@
+import type { OnBusy, RefreshPreferences } from '../../core/asg-deploy';
+import { ConfigurationError } from '../../core/errors';
+import { type InputReader, inputParser } from '../../core/input';
+import { type DeployRecord, newRecord, parseRecord } from '../../core/record';
+import { commitOf } from '../../core/tags';
+import { validateRegion, validateRepositoryName, validateTag } from '../../core/validate';
+import { commitContextFromEnv } from '../build-push/inputs';
+
+export interface RefreshAsgInputs {
+  asgName: string;
+  /** From `image`: the digest the boot tag is moved to, and the repository it lives in. */
+  image?: { uri: string; repository: string; digest: string };
+  /** Where the boot tag lives: `repository`, else the repository of `image`. */
+  repository?: string;
+  bootTag: string;
+  region: string;
+  preferences: RefreshPreferences;
+  launchTemplateVersion?: string;
+  onBusy: OnBusy;
+  wait: boolean;
+  timeoutMs: number;
+  cancelOnAbort: boolean;
+  /** undefined: verify when the group has target groups. */
+  verifyTargetGroups?: boolean;
+  record: DeployRecord;
+}
+
+const digestUri =
+  /^([a-z0-9.-]+(?::\d+)?)\/((?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@(sha256:[a-f0-9]{64})$/;
+const MAX_SECONDS = 172_800;
+
+function runOf(env: NodeJS.ProcessEnv): NonNullable<DeployRecord['run']> {
+  const run: NonNullable<DeployRecord['run']> = {};
+  if (env.GITHUB_REPOSITORY) run.repository = env.GITHUB_REPOSITORY;
+  if (env.GITHUB_RUN_ID) run.runId = env.GITHUB_RUN_ID;
+  if (env.GITHUB_RUN_ATTEMPT) run.runAttempt = env.GITHUB_RUN_ATTEMPT;
+  if (env.GITHUB_SERVER_URL) run.serverUrl = env.GITHUB_SERVER_URL;
+  if (env.GITHUB_EVENT_NAME) run.event = env.GITHUB_EVENT_NAME;
+  if (env.GITHUB_REF) run.ref = env.GITHUB_REF;
+  return run;
+}
+
+function checkpoints(p: ReturnType<typeof inputParser>, raw: string): number[] | undefined {
+  const items = p.list('checkpoint-percentages');
+  if (items.length === 0) return undefined;
+  const accepted =
+    'ascending whole percentages from 1 to 100, comma or newline separated, ending with 100 (e.g. "25,50,100")';
+  const values = items.map((item) => Number(item));
+  const valid =
+    values.every((v) => Number.isInteger(v) && v >= 1 && v <= 100) &&
+    values.every((v, i) => i === 0 || v > values[i - 1]!) &&
+    values[values.length - 1] === 100;
+  if (!valid) throw new ConfigurationError('checkpoint-percentages', raw, accepted);
+  return values;
+}
+
+/** Parses and checks every input before any AWS call. */
+export function parseRefreshAsgInputs(read: InputReader, env: NodeJS.ProcessEnv): RefreshAsgInputs {
+  const p = inputParser(read);
+  const asgName = p.required('asg-name', 'the name of an EC2 Auto Scaling group');
+  if (asgName.length > 255) throw new ConfigurationError('asg-name', asgName, 'a group name of at most 255 characters');
+
+  const imageText = p.optional('image');
+  let image: RefreshAsgInputs['image'];
+  if (imageText !== undefined) {
+    const match = digestUri.exec(imageText);
+    if (!match) {
+      throw new ConfigurationError(
+        'image',
+        imageText,
+        'an image digest URI "<registry>/<repository>@sha256:<64 hex>" (the build-push output `image`); a tag is ' +
+          'not accepted, since the boot tag must be moved to an exact digest',
+      );
+    }
+    image = { uri: imageText, repository: match[2]!, digest: match[3]! };
+  }
+  const repositoryInput = p.optional('repository');
+  if (repositoryInput !== undefined) validateRepositoryName('repository', repositoryInput);
+  if (image && repositoryInput && repositoryInput !== image.repository) {
+    throw new ConfigurationError(
+      'repository',
+      repositoryInput,
+      `the repository of image (${image.repository}), or empty`,
+    );
+  }
+  const repository = repositoryInput ?? image?.repository;
+  const bootTag = validateTag('boot-tag', p.optional('boot-tag') ?? 'latest');
+  const region = validateRegion('region', p.optional('region') ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION);
+
+  const minHealthy = p.integer('min-healthy-percentage', 90, 0, 100) ?? 90;
+  const maxHealthy = p.integer('max-healthy-percentage', undefined, 100, 200);
+  if (maxHealthy !== undefined && maxHealthy - minHealthy > 100) {
+    throw new ConfigurationError(
+      'max-healthy-percentage',
+      String(maxHealthy),
+      `a percentage from 100 to 200 at most 100 above min-healthy-percentage (${minHealthy}), i.e. at most ${minHealthy + 100}`,
+    );
+  }
+  const checkpointPercentages = checkpoints(p, read('checkpoint-percentages'));
+  const checkpointDelay = p.integer('checkpoint-delay', undefined, 0, MAX_SECONDS);
+  if (checkpointDelay !== undefined && !checkpointPercentages) {
+    throw new ConfigurationError(
+      'checkpoint-delay',
+      String(checkpointDelay),
+      'to be left empty unless checkpoint-percentages is set (the delay is the wait at each checkpoint)',
+    );
+  }
+  const launchTemplateVersion = p.optional('launch-template-version');
+  if (launchTemplateVersion !== undefined && !/^(?:[1-9]\d{0,17}|\$Latest|\$Default)$/.test(launchTemplateVersion)) {
+    throw new ConfigurationError(
+      'launch-template-version',
+      launchTemplateVersion,
+      'a launch template version number, "$Latest" or "$Default"',
+    );
+  }
+  const autoRollback = p.boolean('auto-rollback', false);
+  if (autoRollback && launchTemplateVersion === undefined) {
+    throw new ConfigurationError(
+      'auto-rollback',
+      'true',
+      '"false" unless launch-template-version is set: AWS rolls back only refreshes with a desired configuration',
+    );
+  }
+  if (autoRollback && (launchTemplateVersion === '$Latest' || launchTemplateVersion === '$Default')) {
+    throw new ConfigurationError(
+      'launch-template-version',
+      launchTemplateVersion,
+      'a version number when auto-rollback is true: AWS cannot roll back to $Latest or $Default',
+    );
+  }
+  const skipMatching = p.boolean('skip-matching', false);
+  if (skipMatching && image && launchTemplateVersion === undefined) {
+    throw new ConfigurationError(
+      'skip-matching',
+      'true',
+      '"false" when image moves the boot tag without a launch-template-version: AWS compares launch template ' +
+        'versions only, so every instance would count as matching and keep the old image',
+    );
+  }
+  const alarms = p.list('alarms');
+  if (alarms.length > 10) {
+    throw new ConfigurationError('alarms', alarms.join(','), 'at most 10 CloudWatch alarm names');
+  }
+  for (const alarm of alarms) {
+    if (alarm.length > 255) throw new ConfigurationError('alarms', alarm, 'alarm names of at most 255 characters');
+  }
+
+  const preferences: RefreshPreferences = {
+    minHealthyPercentage: minHealthy,
+    skipMatching,
+    autoRollback,
+  };
+  if (maxHealthy !== undefined) preferences.maxHealthyPercentage = maxHealthy;
+  const warmup = p.integer('instance-warmup', undefined, 0, MAX_SECONDS);
+  if (warmup !== undefined) preferences.instanceWarmup = warmup;
+  if (checkpointPercentages) preferences.checkpointPercentages = checkpointPercentages;
+  if (checkpointDelay !== undefined) preferences.checkpointDelay = checkpointDelay;
+  const bakeTime = p.integer('bake-time', undefined, 0, MAX_SECONDS);
+  if (bakeTime !== undefined) preferences.bakeTime = bakeTime;
+  if (alarms.length > 0) preferences.alarms = alarms;
+
+  const verifyText = p.optional('verify-target-groups');
+  const recordText = p.optional('record');
+  const record = recordText
+    ? parseRecord('record', recordText)
+    : newRecord(commitOf(commitContextFromEnv(env)), { run: runOf(env) });
+
+  const inputs: RefreshAsgInputs = {
+    asgName,
+    bootTag,
+    region,
+    preferences,
+    onBusy: p.oneOf('on-busy', ['wait', 'cancel', 'fail'] as const, 'wait'),
+    wait: p.boolean('wait', true),
+    timeoutMs: (p.integer('timeout-minutes', 30, 1, 360) ?? 30) * 60_000,
+    cancelOnAbort: p.boolean('cancel-on-abort', true),
+    record,
+  };
+  if (image) inputs.image = image;
+  if (repository) inputs.repository = repository;
+  if (launchTemplateVersion !== undefined) inputs.launchTemplateVersion = launchTemplateVersion;
+  if (verifyText !== undefined) inputs.verifyTargetGroups = p.boolean('verify-target-groups', true);
+  return inputs;
+}

@@ -1,0 +1,363 @@
+import {
+  AutoScalingClient,
+  DescribeInstanceRefreshesCommand,
+  StartInstanceRefreshCommand,
+} from '@aws-sdk/client-auto-scaling';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { ecrBootTag, rollbackAsg } from '../../src/core/asg-deploy';
+import { systemClock } from '../../src/core/clock';
+import { captureLogger } from '../../src/core/logger';
+import { poll } from '../../src/core/poller';
+import type { DeployRecord } from '../../src/core/record';
+import { docker } from '../sandbox/docker';
+import { type Sandbox, startSandbox } from '../sandbox/index';
+import { sampleAppContext } from '../sandbox/sample-app';
+import { runBundle } from './run-bundle';
+
+jest.setTimeout(180_000);
+
+let sandbox: Sandbox;
+let autoscaling: AutoScalingClient;
+/** tag → digest of the sample app variants pushed to `app`. */
+const digests: Record<string, string> = {};
+let groupCounter = 0;
+const groups: string[] = [];
+
+function uri(tag: string): string {
+  return `${sandbox.registry.host}/app@${digests[tag]}`;
+}
+
+beforeAll(async () => {
+  sandbox = await startSandbox();
+  // Real processes take a moment to start; one "second" of warmup/bake/checkpoint delay lasts 10 ms.
+  sandbox.autoscaling.timing = {
+    bootMs: 100,
+    healthCheckMs: 150,
+    graceMs: 4_000,
+    secondMs: 10,
+    waitMs: 2_000,
+    pendingMs: 100,
+  };
+  Object.assign(process.env, sandbox.aws.clientEnv());
+  autoscaling = new AutoScalingClient({});
+  sandbox.ecr.createRepository('app');
+
+  const { host, user, password } = sandbox.registry;
+  await docker(['login', '--username', user, '--password-stdin', host], sandbox.env(), password);
+  const context = await sampleAppContext();
+  for (const [tag, args] of [
+    ['v1', ['--build-arg', 'VERSION=v1']],
+    ['v2', ['--build-arg', 'VERSION=v2']],
+    ['broken', ['--build-arg', 'VERSION=broken', '--build-arg', 'HEALTH=fail']],
+  ] as const) {
+    // --no-cache: podman's cache ignores a --build-arg that only feeds ENV.
+    await docker(['build', '--no-cache', '-t', `${host}/app:${tag}`, ...args, context], sandbox.env());
+    await docker(['push', `${host}/app:${tag}`], sandbox.env());
+    digests[tag] = (await sandbox.registry.client.manifest('app', tag))!.digest;
+  }
+}, 240_000);
+
+afterAll(async () => {
+  await sandbox?.stop();
+});
+
+afterEach(async () => {
+  sandbox.aws.faults.clear();
+  for (const name of groups.splice(0)) await sandbox.autoscaling.deleteGroup(name);
+});
+
+/** The boot tag `web-N` on v1, and a 4-instance group booting it. */
+async function groupOnV1(instances = 4): Promise<{ name: string; tag: string }> {
+  const name = `web-${++groupCounter}`;
+  const tag = `boot-${groupCounter}`;
+  const v1 = await sandbox.registry.client.manifest('app', 'v1');
+  await sandbox.registry.client.putManifest('app', tag, v1!.mediaType, v1!.bytes);
+  await sandbox.autoscaling.createGroup({ name, repository: 'app', bootTag: tag, instances });
+  groups.push(name);
+  return { name, tag };
+}
+
+function refresh(inputs: Record<string, string>, options: { cancelAfterMs?: number } = {}) {
+  return runBundle('refresh-asg', {
+    inputs,
+    env: sandbox.env(),
+    secrets: [sandbox.aws.clientEnv().AWS_SECRET_ACCESS_KEY ?? '', sandbox.registry.password],
+    ...options,
+  });
+}
+
+/** What `requests` requests through the group's load balancer answered at /version. */
+async function versions(name: string, requests = 12): Promise<Set<string>> {
+  const seen = new Set<string>();
+  for (let i = 0; i < requests; i++) {
+    const res = await fetch(`${sandbox.autoscaling.loadBalancerUrl(name)}/version`);
+    seen.add(`${res.status} ${(await res.text()).trim()}`);
+  }
+  return seen;
+}
+
+async function bootTagDigest(tag: string): Promise<string | undefined> {
+  return (await sandbox.registry.client.manifest('app', tag))?.digest;
+}
+
+async function refreshes(name: string) {
+  const out = await autoscaling.send(new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: name }));
+  return out.InstanceRefreshes ?? [];
+}
+
+/** Starts a slow refresh directly (as another job would), and waits until it is InProgress. */
+async function otherJobsRefresh(name: string): Promise<string> {
+  const { InstanceRefreshId } = await autoscaling.send(
+    new StartInstanceRefreshCommand({
+      AutoScalingGroupName: name,
+      Preferences: { MinHealthyPercentage: 75, InstanceWarmup: 300 },
+    }),
+  );
+  await poll({
+    what: 'the other refresh',
+    timeoutMs: 10_000,
+    minDelayMs: 50,
+    maxDelayMs: 50,
+    check: async () => ({ done: (await refreshes(name))[0]?.Status === 'InProgress', value: undefined }),
+  });
+  return InstanceRefreshId!;
+}
+
+describe('refresh-asg against the sandbox', () => {
+  it('rolls a new image through a 4-instance group without dropping below min healthy', async () => {
+    const { name, tag } = await groupOnV1();
+    const since = Date.now();
+    const run = await refresh({
+      'asg-name': name,
+      image: uri('v2'),
+      'boot-tag': tag,
+      'min-healthy-percentage': '75',
+      'instance-warmup': '30',
+    });
+
+    expect(run.errors).toEqual([]);
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs).toMatchObject({ status: 'Successful', 'previous-image': digests.v1 });
+    expect(run.outputs['refresh-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await bootTagDigest(tag)).toBe(digests.v2);
+    expect(await versions(name)).toEqual(new Set(['200 v2']));
+    expect(sandbox.autoscaling.liveInstances(name).map((i) => i.digest)).toEqual(Array(4).fill(digests.v2));
+    // 75% of 4: never fewer than 3 instances InService and passing health checks behind the load balancer.
+    expect(sandbox.autoscaling.minInService(name, since)).toBeGreaterThanOrEqual(3);
+
+    expect(run.log).toMatch(/Moved the boot tag app:boot-\d+ to sha256:/);
+    expect(run.log).toMatch(/Instance refresh [0-9a-f-]+ of web-\d+: InProgress, \d+% complete, \d+ instances? left/);
+    expect(run.log).toMatch(/All 4 load balancer targets of web-\d+ are healthy/);
+    const record = JSON.parse(run.outputs.record ?? '') as DeployRecord;
+    expect(record).toMatchObject({
+      outcome: 'succeeded',
+      target: { kind: 'asg', id: name },
+      previous: { digest: digests.v1 },
+      operations: [{ kind: 'instance-refresh', id: run.outputs['refresh-id'], status: 'Successful' }],
+    });
+    expect(run.summary).toContain('Auto Scaling refresh: succeeded');
+  });
+
+  it('fails on a broken image, and the rollback core brings the old version back on every instance', async () => {
+    const { name, tag } = await groupOnV1();
+    const run = await refresh({
+      'asg-name': name,
+      image: uri('broken'),
+      'boot-tag': tag,
+      'min-healthy-percentage': '75',
+    });
+
+    expect(run.exitCode).toBe(1);
+    expect(run.outputs.status).toBe('Failed');
+    expect(run.outputs['previous-image']).toBe(digests.v1);
+    expect(run.errors.join('\n')).toMatch(/instance refresh .* of web-\d+ failed at \d+%: .*unhealthy/);
+    expect(run.log).toContain('still points at the new image');
+    expect(JSON.parse(run.outputs.record ?? '')).toMatchObject({ outcome: 'failed' });
+    // Traffic only reaches the healthy old instances meanwhile.
+    expect(await versions(name, 6)).toEqual(new Set(['200 v1']));
+
+    const logger = captureLogger();
+    const region = 'us-east-1';
+    const result = await rollbackAsg(
+      {
+        autoscaling: new AutoScalingClient({ region }),
+        elbv2: new ElasticLoadBalancingV2Client({ region }),
+        clock: systemClock,
+        logger,
+        pollDelays: { minDelayMs: 200, maxDelayMs: 500 },
+      },
+      {
+        groupName: name,
+        bootTag: ecrBootTag(new ECRClient({ region }), 'app', tag, logger),
+        previousDigest: run.outputs['previous-image']!,
+        preferences: { minHealthyPercentage: 75 },
+        timeoutMs: 120_000,
+        verify: { url: `${sandbox.autoscaling.loadBalancerUrl(name)}/version`, expectedVersion: 'v1', intervalMs: 100 },
+      },
+    );
+    expect(result).toMatchObject({ method: 'refresh', status: 'Successful', tagMoved: true });
+    expect(result.targets).toHaveLength(4);
+    expect(result.health?.healthy).toBe(true);
+    expect(await bootTagDigest(tag)).toBe(digests.v1);
+    expect(await versions(name)).toEqual(new Set(['200 v1']));
+    expect(sandbox.autoscaling.liveInstances(name).map((i) => i.digest)).toEqual(Array(4).fill(digests.v1));
+  });
+
+  it('reports an AWS AutoRollback of a launch template version as a failed deploy', async () => {
+    const { name } = await groupOnV1();
+    const broken = sandbox.autoscaling.addTemplateVersion(name, { repository: 'app', reference: digests.broken! });
+    const run = await refresh({
+      'asg-name': name,
+      'launch-template-version': broken,
+      'auto-rollback': 'true',
+      'min-healthy-percentage': '75',
+    });
+
+    expect(run.exitCode).toBe(1);
+    expect(run.outputs.status).toBe('RollbackSuccessful');
+    const error = run.errors.join('\n');
+    expect(error).toMatch(/failed and was rolled back/);
+    expect(error).toMatch(/Rollback reason: .*unhealthy/);
+    expect(JSON.parse(run.outputs.record ?? '')).toMatchObject({ outcome: 'rolled-back' });
+    expect(await versions(name)).toEqual(new Set(['200 v1']));
+  });
+
+  it('on-busy fail: refuses to start, and leaves the boot tag where it was', async () => {
+    const { name, tag } = await groupOnV1(2);
+    const other = await otherJobsRefresh(name);
+    const run = await refresh({ 'asg-name': name, image: uri('v2'), 'boot-tag': tag, 'on-busy': 'fail' });
+
+    expect(run.exitCode).toBe(1);
+    expect(run.errors.join('\n')).toContain(`already has an active instance refresh ${other}`);
+    expect(await bootTagDigest(tag)).toBe(digests.v1);
+    expect((await refreshes(name)).map((r) => r.InstanceRefreshId)).toEqual([other]);
+  });
+
+  it('on-busy cancel: cancels the running refresh, then rolls out its own', async () => {
+    const { name, tag } = await groupOnV1(2);
+    const other = await otherJobsRefresh(name);
+    const run = await refresh({
+      'asg-name': name,
+      image: uri('v2'),
+      'boot-tag': tag,
+      'on-busy': 'cancel',
+      'min-healthy-percentage': '50',
+    });
+
+    expect(run.exitCode).toBe(0);
+    expect(run.log).toContain(`Cancelling the active instance refresh ${other}`);
+    const [ours, theirs] = await refreshes(name);
+    expect(ours).toMatchObject({ InstanceRefreshId: run.outputs['refresh-id'], Status: 'Successful' });
+    expect(theirs).toMatchObject({ InstanceRefreshId: other, Status: 'Cancelled' });
+    expect(await versions(name, 4)).toEqual(new Set(['200 v2']));
+  });
+
+  it('on-busy wait: waits for the running refresh to end, then rolls out its own', async () => {
+    const { name, tag } = await groupOnV1(2);
+    const other = await otherJobsRefresh(name);
+    const run = await refresh({
+      'asg-name': name,
+      image: uri('v2'),
+      'boot-tag': tag,
+      'min-healthy-percentage': '50',
+    });
+
+    expect(run.exitCode).toBe(0);
+    expect(run.log).toContain(`Waiting for the active instance refresh ${other}`);
+    const [ours, theirs] = await refreshes(name);
+    expect(ours).toMatchObject({ InstanceRefreshId: run.outputs['refresh-id'], Status: 'Successful' });
+    expect(theirs).toMatchObject({ InstanceRefreshId: other, Status: 'Successful' });
+    expect(await versions(name, 4)).toEqual(new Set(['200 v2']));
+  });
+
+  it('cancels the refresh it started when the job is cancelled, and says so', async () => {
+    const { name, tag } = await groupOnV1(2);
+    const run = await refresh(
+      {
+        'asg-name': name,
+        image: uri('v2'),
+        'boot-tag': tag,
+        'min-healthy-percentage': '50',
+        // 2 batches, each warming up for 30 s of emulated time (3 s here): the cancel lands mid-refresh.
+        'instance-warmup': '3000',
+      },
+      { cancelAfterMs: 5_000 },
+    );
+
+    expect(run.exitCode).not.toBe(0);
+    const id = run.state['refresh-id'];
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(run.errors.join('\n')).toMatch(new RegExp(`The job was cancelled: cancelled instance refresh ${id}`));
+    expect(run.state.settled).toBe('true');
+    await poll({
+      what: 'the cancellation',
+      timeoutMs: 30_000,
+      minDelayMs: 100,
+      maxDelayMs: 100,
+      check: async () => ({ done: (await refreshes(name))[0]?.Status === 'Cancelled', value: undefined }),
+    });
+
+    // The post step finds the refresh settled and makes no call.
+    const calls = sandbox.aws.calls.length;
+    const post = await runBundle('refresh-asg-post', { env: sandbox.env(), state: run.state });
+    expect(post.exitCode).toBe(0);
+    expect(sandbox.aws.calls.length).toBe(calls);
+  });
+
+  it('the post step cancels a refresh the main step could not settle (killed outright)', async () => {
+    const { name } = await groupOnV1(2);
+    const other = await otherJobsRefresh(name);
+    const post = await runBundle('refresh-asg-post', {
+      env: sandbox.env(),
+      state: { 'refresh-id': other, 'asg-name': name, region: 'us-east-1', 'cancel-on-abort': 'true' },
+    });
+    expect(post.exitCode).toBe(0);
+    expect(post.warnings.join('\n')).toContain(`cancelled instance refresh ${other} of ${name}`);
+    expect((await refreshes(name))[0]?.Status).toMatch(/^Cancell/);
+  });
+
+  it('keeps watching through a storm of throttled DescribeInstanceRefreshes calls', async () => {
+    const { name, tag } = await groupOnV1(2);
+    const started = sandbox.aws.callsOf('StartInstanceRefresh').length;
+    const running = refresh({
+      'asg-name': name,
+      image: uri('v2'),
+      'boot-tag': tag,
+      'min-healthy-percentage': '50',
+    });
+    // The storm begins once the refresh has started: every look at it is throttled for a while.
+    await poll({
+      what: 'the refresh to start',
+      timeoutMs: 30_000,
+      minDelayMs: 20,
+      maxDelayMs: 20,
+      check: async () => ({ done: sandbox.aws.callsOf('StartInstanceRefresh').length > started, value: undefined }),
+    });
+    sandbox.aws.faults.add({
+      kind: 'throttle',
+      service: 'autoscaling',
+      operation: 'DescribeInstanceRefreshes',
+      times: 15,
+    });
+    const run = await running;
+
+    expect(run.errors).toEqual([]);
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs.status).toBe('Successful');
+    expect(run.log).toContain('looking again shortly');
+    expect(await versions(name, 4)).toEqual(new Set(['200 v2']));
+  });
+
+  it('rejects bad inputs before any AWS call', async () => {
+    const calls = sandbox.aws.calls.length;
+    const run = await refresh({
+      'asg-name': 'web',
+      'min-healthy-percentage': '50',
+      'max-healthy-percentage': '200',
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.errors[0]).toMatch(/Input 'max-healthy-percentage' has an invalid value "200"/);
+    expect(sandbox.aws.calls.length).toBe(calls);
+  });
+});
