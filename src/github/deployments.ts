@@ -190,7 +190,7 @@ export interface PreviousDeployment {
   /** `success`, or `inactive` when GitHub retired it after a later success. */
   state: 'success' | 'inactive';
   environmentUrl?: string;
-  /** The deploy record from the payload; undefined for deployments not made by aws-deploy-kit. */
+  /** The deploy record from the payload; undefined only for another tool's deployment (`includeForeign`). */
   record?: DeployRecord;
 }
 
@@ -201,6 +201,12 @@ export interface FindPreviousOptions {
   excludeSha?: string;
   /** Give up after looking at this many deployments. Default 100. */
   limit?: number;
+  /**
+   * Also accept deployments whose payload is not an aws-deploy-kit record. Off by default: a job with
+   * `environment:` makes GitHub Actions create its own deployment of the environment, marked success when the JOB
+   * succeeds, even when the deploy inside it was rolled back, so it says nothing about which version was good.
+   */
+  includeForeign?: boolean;
 }
 
 /**
@@ -223,6 +229,8 @@ export async function findPreviousGoodDeployment(
       // GitHub lists newest first; ids grow with time, so the id comparison is "older than".
       if (options.beforeDeploymentId !== undefined && deployment.id >= options.beforeDeploymentId) continue;
       if (options.excludeSha && deployment.sha === options.excludeSha) continue;
+      const record = recordOfPayload(deployment.payload);
+      if (!record && !options.includeForeign) continue;
       const statuses = await octokit.rest.repos.listDeploymentStatuses({
         ...repo,
         deployment_id: deployment.id,
@@ -232,7 +240,6 @@ export async function findPreviousGoodDeployment(
       const decisive = statuses.data.find((s) => s.state !== 'inactive');
       if (!latest || decisive?.state !== 'success') continue;
       const environmentUrl = decisive.environment_url || latest.environment_url;
-      const record = recordOfPayload(deployment.payload);
       return {
         id: deployment.id,
         sha: deployment.sha,

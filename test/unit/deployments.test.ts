@@ -160,7 +160,7 @@ describe('findPreviousGoodDeployment', () => {
     expect(github.requestsOf('list-deployments').length).toBeGreaterThanOrEqual(2);
   });
 
-  it('returns a deployment without a record when its payload is not an aws-deploy-kit record', async () => {
+  it("passes over other tools' deployments (GitHub Actions' own for a job environment) unless asked", async () => {
     const { data } = await octokit.rest.repos.createDeployment({
       ...repo,
       ref: shas[1]!,
@@ -170,7 +170,8 @@ describe('findPreviousGoodDeployment', () => {
     });
     const id = (data as { id: number }).id;
     await setDeploymentStatus(octokit, repo, id, { state: 'success' });
-    const previous = await findPreviousGoodDeployment(octokit, repo, 'staging');
+    await expect(findPreviousGoodDeployment(octokit, repo, 'staging')).resolves.toBeUndefined();
+    const previous = await findPreviousGoodDeployment(octokit, repo, 'staging', { includeForeign: true });
     expect(previous).toMatchObject({ id, sha: shas[1] });
     expect(previous?.record).toBeUndefined();
   });
