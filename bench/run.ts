@@ -5,6 +5,8 @@ import { benchContext, formatTable, writeResult } from './lib';
 
 const BENCHES: Record<string, () => Promise<Bench>> = {
   'cold-start': async () => (await import('./cold-start')).bench,
+  promote: async () => (await import('./promote')).bench,
+  skip: async () => (await import('./skip')).bench,
 };
 
 async function main(): Promise<void> {
