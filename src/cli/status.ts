@@ -1,0 +1,60 @@
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import type { ActionDeps } from '../actions/runtime';
+import { ecrClient } from '../aws/ecr';
+import { ConfigurationError } from '../core/errors';
+import { inputParser } from '../core/input';
+import { type PointedImage, readPointers } from '../core/pointers';
+import { validateRegion, validateRepositoryName } from '../core/validate';
+
+export const STATUS_INPUTS = ['repository', 'region', 'environments'] as const;
+
+export interface EnvironmentStatus {
+  environment: string;
+  deployed?: { commit?: string; digest: string };
+  rollbackTarget?: { commit?: string; digest: string };
+}
+
+function view(image: PointedImage): { commit?: string; digest: string } {
+  return { digest: image.digest, ...(image.commit ? { commit: image.commit } : {}) };
+}
+
+/** What each environment verifiably runs (its deployed-<env> tag in ECR) and where a rollback would take it. */
+export async function environmentStatus(
+  client: ECRClient,
+  repository: string,
+  environments: readonly string[],
+): Promise<EnvironmentStatus[]> {
+  return Promise.all(
+    environments.map(async (environment) => {
+      const { current, previous } = await readPointers(client, repository, environment);
+      const status: EnvironmentStatus = { environment };
+      if (current) status.deployed = view(current);
+      if (previous && previous.digest !== current?.digest) status.rollbackTarget = view(previous);
+      return status;
+    }),
+  );
+}
+
+export function renderStatus(repository: string, statuses: readonly EnvironmentStatus[]): string {
+  const short = (image?: { commit?: string; digest: string }) =>
+    image ? `${image.commit?.slice(0, 12) ?? '(no sha- tag)'} ${image.digest.slice(0, 19)}…` : '—';
+  const lines = [`${repository}`];
+  for (const s of statuses) {
+    lines.push(`  ${s.environment}`);
+    lines.push(`    deployed         ${short(s.deployed)}`);
+    lines.push(`    rollback target  ${short(s.rollbackTarget)}`);
+  }
+  return lines.join('\n');
+}
+
+/** `aws-deploy-kit status`: needs only ECR read access (ecr:DescribeImages). */
+export async function runStatus(deps: ActionDeps, services: { ecr?: ECRClient } = {}): Promise<EnvironmentStatus[]> {
+  const p = inputParser(deps.getInput);
+  const repository = validateRepositoryName('repository', p.required('repository', 'an ECR repository name'));
+  const region = validateRegion('region', p.optional('region') ?? deps.env.AWS_REGION ?? deps.env.AWS_DEFAULT_REGION);
+  const environments = p.list('environments');
+  if (environments.length === 0)
+    throw new ConfigurationError('environments', '', 'one or more environment names, e.g. staging,production');
+  const client = services.ecr ?? ecrClient(region, deps.env);
+  return environmentStatus(client, repository, environments);
+}
