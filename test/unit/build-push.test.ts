@@ -369,7 +369,7 @@ describe('build-push', () => {
     ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: DIGEST, imageTags: [`sha-${SHA}`] }] });
     const h = harness({ 'skip-if-exists': 'false' });
     await expect(run(h.deps, { docker: h.docker, cwd: workspace })).rejects.toThrow(
-      /Input 'skip-if-exists'.*IMMUTABLE/,
+      /tags are IMMUTABLE and sha-.* is already there .*Set skip-if-exists: true/,
     );
     expect(h.dockerCalls.filter((c) => c.args[0] !== 'buildx')).toHaveLength(0);
   });

@@ -95,11 +95,10 @@ async function buildOrReuse(
   if (inputs.push && (inputs.skipIfExists || repo.mutability !== 'MUTABLE')) {
     const existing = await findImage(client, repository, shaTag);
     if (existing && !inputs.skipIfExists) {
-      throw new ConfigurationError(
-        'skip-if-exists',
-        'false',
-        `"true" for the ${repo.mutability} repository ${repository}: ${shaTag} is already there and cannot be ` +
-          'overwritten by a rebuild',
+      // Known only after asking ECR, so not a ConfigurationError (those come before any AWS call).
+      throw new DeployError(
+        `Could not rebuild ${repository}:${shaTag}: the repository's tags are ${repo.mutability} and ${shaTag} is ` +
+          `already there (${existing.digest}), so a rebuild could not be pushed. Set skip-if-exists: true to reuse it.`,
       );
     }
     if (existing) {
