@@ -338,7 +338,7 @@ describe('refresh-asg against the sandbox', () => {
       kind: 'throttle',
       service: 'autoscaling',
       operation: 'DescribeInstanceRefreshes',
-      times: 15,
+      times: 9,
     });
     const run = await running;
 
