@@ -29,9 +29,11 @@ const shared = {
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // A global option: jest ignores testTimeout inside `projects`. Sandbox and e2e tests start real processes.
+  testTimeout: 300_000,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
-    { ...shared, displayName: 'sandbox', testMatch: ['<rootDir>/test/sandbox/**/*.test.ts'], testTimeout: 120_000 },
-    { ...shared, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'], testTimeout: 300_000 },
+    { ...shared, displayName: 'sandbox', testMatch: ['<rootDir>/test/sandbox/**/*.test.ts'] },
+    { ...shared, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
   ],
 };
