@@ -2,8 +2,11 @@
 // against `node -e 0` on the same node binary, and how much memory it peaks at.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { newRecord } from '../src/core/record';
 import { freePort } from '../test/sandbox/ports';
 import { type Bench, type BenchContext, type Measured, measure, median } from './lib';
 
@@ -11,12 +14,37 @@ export const TARGET_RATIO = 2.5;
 export const TARGET_RSS_MB = 70;
 
 /**
- * Inputs that carry each bundle past input validation to its first AWS (or GitHub, or HTTP) call. A bundle missing
- * here runs with no inputs, so it may stop at a ConfigurationError instead: the "stopped at" note shows which.
+ * What carries each bundle past input validation to its first remote call (AWS, GitHub or the probed URL): its
+ * inputs (as INPUT_<NAME>) and, for post steps, the state its main step saved (as STATE_<name>). `{closed}` stands
+ * for the closed loopback URL every endpoint points at, `{ok}` for a loopback server that answers 200 to anything. A bundle missing here runs with neither, so it may stop at a
+ * ConfigurationError instead: the "stopped at" notes show where each one stopped.
  */
-export const BUNDLE_INPUTS: Record<string, Record<string, string>> = {
-  'build-push': { repository: 'web', commit: 'a'.repeat(40), 'skip-if-exists': 'true' },
-  promote: { repository: 'web', source: 'sha-aaaaaaa', tags: 'production' },
+export interface BundleSetup {
+  inputs?: Record<string, string>;
+  state?: Record<string, string>;
+  /** Command-line arguments (the CLI bundle). */
+  args?: string[];
+}
+
+export const BUNDLE_SETUP: Record<string, BundleSetup> = {
+  cli: { args: ['status', '--repository', 'web', '--environments', 'staging'] },
+  'build-push': { inputs: { repository: 'web', commit: 'a'.repeat(40) } },
+  promote: { inputs: { repository: 'web', source: 'sha-aaaaaaa', tags: 'production' } },
+  'deploy-apprunner': {
+    inputs: {
+      'service-arn': 'arn:aws:apprunner:us-east-1:123456789012:service/web/0123456789abcdef0123456789abcdef',
+      image: `123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:${'a'.repeat(64)}`,
+    },
+  },
+  // A health check polls a refused connection until its deadline: give it a loopback server that answers 200 at once.
+  'health-check': { inputs: { url: '{ok}/health', 'consecutive-successes': '1' } },
+  'refresh-asg': { inputs: { 'asg-name': 'web-asg' } },
+  'refresh-asg-post': {
+    state: { 'refresh-id': '08b91cf7-8fa6-48af-b6a6-d227f40f1b9b', 'asg-name': 'web-asg', 'cancel-on-abort': 'true' },
+  },
+  // Without a github-token the report only writes the job summary: with one, Octokit's retries of the refused
+  // connection (about 14 s) would be measured instead of the start.
+  report: { inputs: { record: JSON.stringify(newRecord('a'.repeat(40), { environment: 'staging' })) } },
 };
 
 /** Every service endpoint the toolkit's clients and bundles may use, so no call leaves loopback. */
@@ -59,7 +87,7 @@ export function findBundles(root: string, distDir = join(root, 'dist')): { name:
 }
 
 /** The environment of a runner step whose every remote endpoint is a closed loopback port. */
-function stepEnv(closed: string, workDir: string, inputs: Record<string, string>): NodeJS.ProcessEnv {
+function stepEnv(closed: string, ok: string, workDir: string, setup: BundleSetup = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: workDir,
@@ -85,10 +113,11 @@ function stepEnv(closed: string, workDir: string, inputs: Record<string, string>
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   for (const name of ENDPOINT_VARS) env[name] = closed;
-  for (const [name, value] of Object.entries(inputs)) {
+  for (const [name, value] of Object.entries(setup.inputs ?? {})) {
     // As the runner names them: upper case, spaces to underscores, dashes kept.
-    env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
+    env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value.replaceAll('{closed}', closed).replaceAll('{ok}', ok);
   }
+  for (const [name, value] of Object.entries(setup.state ?? {})) env[`STATE_${name}`] = value;
   return env;
 }
 
@@ -128,16 +157,19 @@ export const bench: Bench = {
     const bundles = findBundles(ctx.root, distDir);
     const closed = `http://127.0.0.1:${await freePort()}`;
     const workDir = await mkdtemp(join(tmpdir(), 'adk-bench-'));
+    const server = createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const ok = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
       for (const file of ['output', 'state', 'env', 'summary']) await writeFile(join(workDir, file), '');
-      const baseline: Subject = { name: 'node -e 0', args: ['-e', '0'], env: stepEnv(closed, workDir, {}) };
+      const baseline: Subject = { name: 'node -e 0', args: ['-e', '0'], env: stepEnv(closed, ok, workDir) };
       const subjects: Subject[] = [
         baseline,
         ...bundles.map((b) => ({
           name: b.name,
-          args: [b.file],
+          args: [b.file, ...(BUNDLE_SETUP[b.name]?.args ?? [])],
           sizeKiB: statSync(b.file).size / 1024,
-          env: stepEnv(closed, workDir, BUNDLE_INPUTS[b.name] ?? {}),
+          env: stepEnv(closed, ok, workDir, BUNDLE_SETUP[b.name]),
         })),
       ];
       const results = await runSubjects(ctx, subjects, workDir);
@@ -183,6 +215,8 @@ export const bench: Bench = {
         },
       };
     } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
       await rm(workDir, { recursive: true, force: true });
     }
   },
