@@ -7,6 +7,7 @@ import {
   GetAuthorizationTokenCommand,
   type ImageIdentifier,
   PutImageCommand,
+  paginateDescribeImages,
 } from '@aws-sdk/client-ecr';
 import { awsErrorName, DeployError, withContext, wrapAwsError } from '../core/errors';
 import { type Logger, silentLogger } from '../core/logger';
@@ -135,6 +136,23 @@ export async function findImage(
     if (awsErrorName(error) === 'ImageNotFoundException') return undefined;
     throw wrapAwsError(`look up ${tagOrDigest} in the ECR repository ${repository}`, error);
   }
+}
+
+/** Every tagged image of the repository (DescribeImages with tagStatus TAGGED, all pages). */
+export async function listTaggedImages(client: ECRClient, repository: string): Promise<FoundImage[]> {
+  return withContext(`list the images of the ECR repository ${repository}`, async () => {
+    const images: FoundImage[] = [];
+    const pages = paginateDescribeImages(
+      { client, pageSize: 1000 },
+      { repositoryName: repository, filter: { tagStatus: 'TAGGED' } },
+    );
+    for await (const page of pages) {
+      for (const detail of page.imageDetails ?? []) {
+        if (detail.imageDigest) images.push({ digest: detail.imageDigest, tags: detail.imageTags ?? [] });
+      }
+    }
+    return images;
+  });
 }
 
 export interface PromoteOptions {

@@ -1,0 +1,134 @@
+import type { VerifyOptions } from '../../core/apprunner-deploy';
+import { ConfigurationError } from '../../core/errors';
+import { type InputReader, inputParser } from '../../core/input';
+import { environmentPointerTag } from '../../core/tags';
+import { validateCommitSha, validateRegion, validateRepositoryName, validateTag } from '../../core/validate';
+import { parseHealthInputs } from '../health-check/inputs';
+
+export type RollbackTarget = { kind: 'apprunner'; serviceArn: string } | { kind: 'asg'; asgName: string };
+
+export interface RollbackInputs {
+  environment: string;
+  target: RollbackTarget;
+  repository: string;
+  toSha?: string;
+  region: string;
+  /** Empty when no token was given: the target then comes from the ECR pointer tag. */
+  token: string;
+  /** ASG only: the tag the instances pull at boot. */
+  bootTag: string;
+  /**
+   * The health check of the rolled-back-to version. App Runner: always (default `/health` on the service URL). ASG:
+   * only when health-url is set (target-group health is checked regardless).
+   */
+  health?: Omit<VerifyOptions, 'expectedVersion'>;
+  /** `sha`: the commit being rolled back to; another string: that string; undefined: no version check. */
+  expectedVersion?: { kind: 'sha' } | { kind: 'literal'; value: string };
+  timeoutMs: number;
+  dryRun: boolean;
+}
+
+const arnPattern = /^arn:aws[a-z-]*:apprunner:([a-z0-9-]+):\d{12}:service\/[A-Za-z0-9][A-Za-z0-9_-]*\/[0-9a-f]{32}$/;
+/** GitHub environment names: up to 255 printable characters, no commas/semicolons/quotes/angle brackets. */
+const environmentPattern = /^[^,;'"`<>\\\p{Cc}]{1,255}$/u;
+
+// The health-check input names as this action spells them.
+const healthNames: Record<string, string> = {
+  'interval-seconds': 'health-interval-seconds',
+  'timeout-minutes': 'health-timeout-minutes',
+};
+
+/** Parses and checks every input before any AWS call. */
+export function parseRollbackInputs(read: InputReader, env: NodeJS.ProcessEnv): RollbackInputs {
+  const p = inputParser(read);
+  const environment = p.required('environment', 'the GitHub environment to roll back, e.g. "staging"');
+  if (!environmentPattern.test(environment)) {
+    throw new ConfigurationError(
+      'environment',
+      environment,
+      'a GitHub environment name (1 to 255 characters, no commas, semicolons, quotes, < > or \\)',
+    );
+  }
+  environmentPointerTag(environment);
+
+  const kind = p.required('target', '"apprunner" or "asg"');
+  if (kind !== 'apprunner' && kind !== 'asg') throw new ConfigurationError('target', kind, '"apprunner" or "asg"');
+  const serviceArn = p.optional('service-arn');
+  const asgName = p.optional('asg-name');
+  let target: RollbackTarget;
+  let arnRegion: string | undefined;
+  if (kind === 'apprunner') {
+    if (serviceArn === undefined) throw new ConfigurationError('service-arn', '', 'the ARN of the App Runner service');
+    const match = arnPattern.exec(serviceArn);
+    if (!match) {
+      throw new ConfigurationError(
+        'service-arn',
+        serviceArn,
+        'an App Runner service ARN such as "arn:aws:apprunner:us-east-1:123456789012:service/web/0123456789abcdef0123456789abcdef"',
+      );
+    }
+    if (asgName !== undefined) throw new ConfigurationError('asg-name', asgName, 'empty when target is "apprunner"');
+    arnRegion = match[1];
+    target = { kind, serviceArn };
+  } else {
+    if (asgName === undefined) throw new ConfigurationError('asg-name', '', 'the name of the EC2 Auto Scaling group');
+    if (asgName.length > 255)
+      throw new ConfigurationError('asg-name', asgName, 'a group name of at most 255 characters');
+    if (serviceArn !== undefined) throw new ConfigurationError('service-arn', serviceArn, 'empty when target is "asg"');
+    target = { kind, asgName };
+  }
+
+  const repository = validateRepositoryName(
+    'repository',
+    p.required('repository', 'the name of the ECR repository holding the images, e.g. "web"'),
+  );
+  const toShaText = p.optional('to-sha');
+  const toSha = toShaText === undefined ? undefined : validateCommitSha('to-sha', toShaText);
+  const region = validateRegion(
+    'region',
+    p.optional('region') ?? arnRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
+  );
+  const bootTag = validateTag('boot-tag', p.optional('boot-tag') ?? 'latest');
+
+  const healthUrl = p.optional('health-url') ?? (kind === 'apprunner' ? '/health' : undefined);
+  const expectedVersionText = p.optional('expected-version');
+  if (expectedVersionText !== undefined && healthUrl === undefined) {
+    throw new ConfigurationError(
+      'health-url',
+      '',
+      'a URL through the load balancer (e.g. https://web.example.com/version) to check expected-version at',
+    );
+  }
+  let health: RollbackInputs['health'];
+  if (healthUrl !== undefined) {
+    const checked = parseHealthInputs(
+      (name) => {
+        if (name === 'url') return healthUrl;
+        // parseHealthInputs asks for some inputs by their renamed names already, others by their own.
+        const mine = healthNames[name] ?? (Object.values(healthNames).includes(name) ? name : undefined);
+        return mine ? read(mine) : '';
+      },
+      { allowPath: kind === 'apprunner', rename: { url: 'health-url', ...healthNames } },
+    );
+    const { expectedVersion: _none, ...rest } = checked;
+    health = rest;
+  }
+
+  const inputs: RollbackInputs = {
+    environment,
+    target,
+    repository,
+    region,
+    token: p.optional('github-token') ?? '',
+    bootTag,
+    timeoutMs: p.number('timeout-minutes', 30, 0.1, 360) * 60_000,
+    dryRun: p.boolean('dry-run', false),
+  };
+  if (toSha) inputs.toSha = toSha;
+  if (health) inputs.health = health;
+  if (expectedVersionText !== undefined) {
+    inputs.expectedVersion =
+      expectedVersionText.toLowerCase() === 'sha' ? { kind: 'sha' } : { kind: 'literal', value: expectedVersionText };
+  }
+  return inputs;
+}

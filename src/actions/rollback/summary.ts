@@ -1,0 +1,49 @@
+import type { DeployRecord } from '../../core/record';
+import { describeRunning, type RollbackPlan, short } from '../../core/rollback';
+import type { RollbackInputs } from './inputs';
+import type { CurrentState } from './targets';
+
+const sourceNames: Record<RollbackPlan['source'], string> = {
+  'to-sha': 'the commit named in to-sha',
+  'github-deployment': 'the previous verified GitHub deployment',
+  'ecr-pointer': 'the ECR pointer tag (no GitHub deployments used)',
+};
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+/** The job summary: what ran, what runs now, where the target came from, what was passed over. */
+export function rollbackSummary(view: {
+  inputs: RollbackInputs;
+  current: CurrentState;
+  plan: RollbackPlan;
+  image: string;
+  record?: DeployRecord;
+}): string {
+  const { inputs, current, plan, record } = view;
+  const title = record
+    ? `Rollback of ${inputs.environment}: ${record.outcome === 'succeeded' ? '✅ back on' : '❌ failed to go back to'} ${short(plan.commit)}`
+    : `Rollback of ${inputs.environment} (dry run: nothing changed): would go back to ${short(plan.commit)}`;
+  const rows: [string, string][] = [
+    ['Target', `${inputs.target.kind === 'apprunner' ? 'App Runner service' : 'Auto Scaling group'} ${current.name}`],
+    ['Was running', describeRunning(current.running)],
+    ['Rolled back to', `commit \`${plan.commit}\`, ${view.image}`],
+    ['Chosen from', `${sourceNames[plan.source]}: ${plan.from}`],
+    ...(current.url ? [['Service URL', current.url] as [string, string]] : []),
+    ...(record?.health
+      ? [
+          [
+            'Health',
+            `${record.health.healthy ? 'healthy' : 'unhealthy'} at ${record.health.url} after ${record.health.attempts} attempt(s)`,
+          ] as [string, string],
+        ]
+      : []),
+    ...(record ? [['Outcome', record.outcome] as [string, string]] : []),
+  ];
+  const table = rows.map(([k, v]) => `| ${k} | ${cell(v)} |`).join('\n');
+  const notes =
+    plan.notes.length > 0 ? `\n**Passed over / notes**\n\n${plan.notes.map((n) => `- ${cell(n)}`).join('\n')}\n` : '';
+  const error = record?.error ? `\n> ${cell(record.error)}\n` : '';
+  return `### ${title}\n\n| | |\n|---|---|\n${table}\n${notes}${error}`;
+}
