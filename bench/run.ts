@@ -4,6 +4,7 @@ import type { Bench } from './lib';
 import { benchContext, formatTable, writeResult } from './lib';
 
 const BENCHES: Record<string, () => Promise<Bench>> = {
+  'apprunner-polling': async () => (await import('./apprunner-polling')).bench,
   'asg-polling': async () => (await import('./asg-polling')).bench,
   'cold-start': async () => (await import('./cold-start')).bench,
   promote: async () => (await import('./promote')).bench,

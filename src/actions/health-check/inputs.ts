@@ -47,7 +47,7 @@ export function parseHealthInputs(read: InputReader, options: HealthInputOptions
     }
   }
   const expectedVersion = p.optional('expected-version');
-  const timeoutMinutes = p.number(named('timeout-minutes'), 5, 0.1, 360);
+  const timeoutMinutes = p.number(named('timeout-minutes'), 5, 0.01, 360);
   return {
     url,
     expectedStatus: p.integer('expected-status', 200, 100, 599) ?? 200,
