@@ -140,7 +140,7 @@ describe('latency', () => {
     sandbox.aws.faults.add({ kind: 'latency', latencyMs: 3_000, operation: 'GetAuthorizationToken' });
     // Without throwOnRequestTimeout, @smithy/node-http-handler only logs a warning when requestTimeout passes and
     // keeps waiting: a client that wants a deadline per attempt must ask for the throw.
-    const result = await ecr({ requestHandler: { requestTimeout: 300, throwOnRequestTimeout: true } }).send(token());
+    const result = await ecr({ requestHandler: { requestTimeout: 1_000, throwOnRequestTimeout: true } }).send(token());
     expect(result.$metadata.attempts).toBe(2);
     expect(calls('GetAuthorizationToken')).toBe(2);
   });
