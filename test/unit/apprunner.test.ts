@@ -333,6 +333,50 @@ describe('deployAppRunner', () => {
     expect(apprunner.commandCalls(StartDeploymentCommand)).toHaveLength(0);
   });
 
+  it('waits for the push of a tracked tag to start its deployment, and watches that one', async () => {
+    const { clock, deps, options } = setup();
+    const TAG = `${REGISTRY}/web:latest`;
+    const start = clock.now();
+    apprunner.on(DescribeServiceCommand).resolves(serviceReply(TAG, 'RUNNING', true));
+    // App Runner notices the push 20 s into the step.
+    apprunner.on(ListOperationsCommand).callsFake(() => ({
+      OperationSummaryList:
+        clock.now() - start < 20_000
+          ? others(2)
+          : [
+              {
+                Id: 'push-op',
+                Type: 'START_DEPLOYMENT',
+                Status: clock.now() - start < 40_000 ? 'IN_PROGRESS' : 'SUCCEEDED',
+              },
+            ],
+    }));
+
+    const result = await deployAppRunner(deps, options({ image: TAG }));
+
+    expect(result).toMatchObject({ operationId: 'push-op', status: 'SUCCEEDED' });
+    expect(apprunner.commandCalls(StartDeploymentCommand)).toHaveLength(0);
+    expect(apprunner.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+  });
+
+  it('starts the deployment of a tracked tag itself when App Runner started none within the pickup window', async () => {
+    const { deps, logger, options } = setup();
+    const TAG = `${REGISTRY}/web:latest`;
+    apprunner.on(DescribeServiceCommand).resolves(serviceReply(TAG, 'RUNNING', true));
+    apprunner.on(StartDeploymentCommand).resolves({ OperationId: OP });
+    apprunner.on(ListOperationsCommand).callsFake(() => ({
+      OperationSummaryList: apprunner.commandCalls(StartDeploymentCommand).length
+        ? [{ Id: OP, Type: 'START_DEPLOYMENT', Status: 'SUCCEEDED' }]
+        : others(2),
+    }));
+
+    const result = await deployAppRunner(deps, options({ image: TAG }));
+
+    expect(result).toMatchObject({ operationId: OP, status: 'SUCCEEDED' });
+    expect(apprunner.commandCalls(StartDeploymentCommand)).toHaveLength(1);
+    expect(logger.lines).toContainEqual(expect.stringContaining('App Runner started no deployment'));
+  });
+
   it('redeploys with StartDeployment when the service is already configured with the image', async () => {
     const { deps, options } = setup();
     const TAG = `${REGISTRY}/web:stable`;
