@@ -1,0 +1,273 @@
+import { appRunnerClient, describeService } from '../../aws/apprunner';
+import { autoScalingClient } from '../../aws/autoscaling';
+import { ecrClient, findImage, promoteImage } from '../../aws/ecr';
+import { elbv2Client } from '../../aws/elbv2';
+import { rollbackAppRunner, serviceUrlOf } from '../../core/apprunner-deploy';
+import { type AsgDeps, ecrBootTag, rollbackAsg } from '../../core/asg-deploy';
+import { DeployError } from '../../core/errors';
+import { waitUntilHealthy } from '../../core/health';
+import { markVerified, readPointers } from '../../core/pointers';
+import { type DeployRecord, inPhase, parseRecord, serializeRecord } from '../../core/record';
+import { commitOf, commitTag } from '../../core/tags';
+import { commitContextFromEnv } from '../build-push/inputs';
+import { run as buildPush } from '../build-push/main';
+import { runStep } from '../compose';
+import { run as deployAppRunner } from '../deploy-apprunner/main';
+import { run as refreshAsg } from '../refresh-asg/main';
+import { run as report } from '../report/main';
+import type { ActionDeps } from '../runtime';
+import { type PipelineInputs, parsePipelineInputs } from './inputs';
+
+/**
+ * The all-in-one action: build-push → deploy (App Runner or instance refresh) → verify → roll back on failure → report,
+ * sharing one deploy record. Each phase runs the single action's own code; the verification and rollback use the same
+ * src/core modules as the health-check and rollback actions.
+ */
+export async function run(deps: ActionDeps): Promise<void> {
+  const inputs = parsePipelineInputs(deps.getInput, deps.env);
+  if (inputs.dryRun) return plan(deps, inputs);
+
+  const section = (title: string) => deps.logger.info(`\n━━ ${title} ━━`);
+  const ecr = ecrClient(inputs.region, deps.env);
+
+  section(`build and push ${inputs.repository}`);
+  const built = await runStep(deps, buildPush, {
+    ...inputs.passThrough,
+    repository: inputs.repository,
+    region: inputs.region,
+    // The boot tag is the deploy trigger of an ASG: refresh-asg moves it, never the build.
+    tags: [inputs.passThrough.tags, inputs.target === 'asg' && inputs.bootTag === 'latest' ? '' : 'latest']
+      .filter(Boolean)
+      .join('\n'),
+  });
+  let record = recordOf(built.outputs);
+  if (!record) throw built.error;
+  record.environment = inputs.environment;
+  if (built.error) return finish(deps, inputs, record, built.error);
+  const image = built.outputs.image ?? '';
+  const digest = built.outputs.digest ?? '';
+  deps.setOutput('image', image);
+  deps.setOutput('digest', digest);
+
+  section(`deploy to ${inputs.target === 'apprunner' ? inputs.serviceArn : `Auto Scaling group ${inputs.asgName}`}`);
+  const deployed =
+    inputs.target === 'apprunner'
+      ? await runStep(deps, deployAppRunner, {
+          'service-arn': inputs.serviceArn,
+          image,
+          region: inputs.region,
+          record: serializeRecord(record),
+          'timeout-minutes': String(inputs.timeoutMinutes),
+          'rollback-on-failure': 'false',
+        })
+      : await runStep(deps, refreshAsg, {
+          ...inputs.passThrough,
+          'asg-name': inputs.asgName,
+          image,
+          repository: inputs.repository,
+          'boot-tag': inputs.bootTag,
+          region: inputs.region,
+          record: serializeRecord(record),
+          'timeout-minutes': String(inputs.timeoutMinutes),
+        });
+  record = recordOf(deployed.outputs) ?? record;
+  const previous = deployed.outputs['previous-image'] || undefined;
+  if (previous) deps.setOutput('previous-image', previous);
+  const serviceUrl = deployed.outputs['service-url'];
+  if (serviceUrl) deps.setOutput('service-url', serviceUrl);
+
+  if (deployed.error) {
+    // App Runner rolls a failed deployment back by itself, and deployAsg puts the boot tag back when AWS's AutoRollback
+    // runs; a refresh that just failed leaves a mixed group, which we roll back ourselves.
+    if (inputs.target === 'asg' && record.outcome === 'failed' && inputs.rollbackOnFailure && previous) {
+      await rollback(
+        deps,
+        inputs,
+        record,
+        previous,
+        `the instance refresh failed: ${(deployed.error as Error).message}`,
+      );
+    }
+    return finish(deps, inputs, record, deployed.error);
+  }
+
+  section('verify the new version');
+  const healthUrl = inputs.healthUrl ?? `${serviceUrl}/health`;
+  const versionUrl = inputs.versionUrl ?? `${new URL(healthUrl).origin}/version`;
+  const expectedVersion = inputs.expectedVersion ?? record.commit;
+  try {
+    await inPhase(record, 'verify', deps.clock, async () => {
+      const probe = {
+        clock: deps.clock,
+        signal: deps.signal,
+        logger: deps.logger,
+        timeoutMs: inputs.healthTimeoutMs,
+        intervalMs: inputs.healthIntervalMs,
+        consecutiveSuccesses: inputs.consecutiveSuccesses,
+      };
+      const health = await waitUntilHealthy({ ...probe, url: healthUrl, expectedStatus: inputs.expectedStatus });
+      record.health = {
+        url: healthUrl,
+        healthy: true,
+        attempts: health.attempts,
+        ...(health.lastStatus ? { lastStatus: health.lastStatus } : {}),
+      };
+      if (expectedVersion) {
+        const version = await waitUntilHealthy({ ...probe, url: versionUrl, expectedVersion });
+        record.health.attempts += version.attempts;
+        record.health.detail = `${versionUrl} serves ${expectedVersion}`;
+      }
+    });
+  } catch (error) {
+    record.health = { url: healthUrl, healthy: false, attempts: 0, detail: (error as Error).message };
+    if (inputs.rollbackOnFailure && previous) {
+      await rollback(deps, inputs, record, previous, (error as Error).message);
+    } else {
+      record.outcome = 'failed';
+    }
+    return finish(deps, inputs, record, error);
+  }
+
+  record.outcome = 'succeeded';
+  await inPhase(record, 'promote', deps.clock, async () => {
+    await markVerified(ecr, {
+      repository: inputs.repository,
+      environment: inputs.environment,
+      digest,
+      logger: deps.logger,
+    });
+    await promoteImage(ecr, {
+      repository: inputs.repository,
+      source: digest,
+      tags: [inputs.environment.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-')],
+      logger: deps.logger,
+    });
+  }).catch((error: unknown) => deps.logger.warning((error as Error).message));
+  return finish(deps, inputs, record);
+}
+
+function recordOf(outputs: Record<string, string>): DeployRecord | undefined {
+  return outputs.record ? parseRecord('record', outputs.record) : undefined;
+}
+
+/** Rolls the target back to `previous` and verifies it; sets the record's outcome to rolled-back or rollback-failed. */
+async function rollback(
+  deps: ActionDeps,
+  inputs: PipelineInputs,
+  record: DeployRecord,
+  previous: string,
+  reason: string,
+): Promise<void> {
+  deps.logger.info(`\n━━ roll back to ${previous} ━━`);
+  deps.logger.warning(`Rolling back: ${reason}`);
+  const timeoutMs = inputs.timeoutMinutes * 60_000;
+  if (inputs.target === 'apprunner') {
+    // A path is resolved against the service URL by the App Runner core.
+    const verify = {
+      url: inputs.healthUrl ?? '/health',
+      expectedStatus: inputs.expectedStatus,
+      intervalMs: inputs.healthIntervalMs,
+      consecutiveSuccesses: inputs.consecutiveSuccesses,
+      timeoutMs: inputs.healthTimeoutMs,
+    };
+    const client = appRunnerClient(inputs.region, deps.env);
+    const result = await rollbackAppRunner(
+      { client, clock: deps.clock, logger: deps.logger, signal: deps.signal },
+      { serviceArn: inputs.serviceArn ?? '', image: previous, timeoutMs, onBusy: 'wait', record, verify, reason },
+    );
+    if (result.failure) deps.logger.error(result.failure.message);
+    return;
+  }
+  const asg: AsgDeps = {
+    autoscaling: autoScalingClient(inputs.region, deps.env),
+    elbv2: elbv2Client(inputs.region, deps.env),
+    clock: deps.clock,
+    logger: deps.logger,
+    signal: deps.signal,
+  };
+  const ecr = ecrClient(inputs.region, deps.env);
+  try {
+    await inPhase(record, 'rollback', deps.clock, () =>
+      rollbackAsg(asg, {
+        groupName: inputs.asgName ?? '',
+        bootTag: ecrBootTag(ecr, inputs.repository, inputs.bootTag, deps.logger),
+        previousDigest: previous,
+        preferences: { minHealthyPercentage: Number(inputs.passThrough['min-healthy-percentage'] ?? 90) },
+        timeoutMs,
+        verify: { url: inputs.healthUrl ?? '', intervalMs: inputs.healthIntervalMs },
+      }),
+    );
+    record.outcome = 'rolled-back';
+  } catch (error) {
+    record.outcome = 'rollback-failed';
+    deps.logger.error(`The rollback failed too: ${(error as Error).message}`);
+  }
+}
+
+/** Reports (never fatal), writes the outputs, and fails the step when the deploy did not succeed. */
+async function finish(deps: ActionDeps, inputs: PipelineInputs, record: DeployRecord, error?: unknown): Promise<void> {
+  if (error && record.outcome === 'in-progress') record.outcome = 'failed';
+  if (error && !record.error) record.error = (error as Error).message;
+  deps.setOutput('outcome', record.outcome);
+  deps.setOutput('record', serializeRecord(record));
+  deps.logger.info('\n━━ report ━━');
+  const reported = await runStep(
+    deps,
+    report,
+    {
+      record: serializeRecord(record),
+      environment: inputs.environment,
+      'github-token': inputs.githubToken,
+      comment: String(inputs.comment),
+      summary: String(inputs.summary),
+    },
+    { summary: true },
+  );
+  if (reported.error) deps.logger.warning(`Could not report: ${(reported.error as Error).message}`);
+  if (!error) {
+    deps.logger.info(`Deployed ${record.image?.uri ?? ''} to ${inputs.environment}: ${record.outcome}.`);
+    return;
+  }
+  const what =
+    record.outcome === 'rolled-back'
+      ? `rolled back to ${record.previous?.image ?? 'the previous image'}`
+      : record.outcome;
+  throw new DeployError(`The deploy to ${inputs.environment} did not succeed (${what}): ${(error as Error).message}`, {
+    cause: error,
+  });
+}
+
+/** --dry-run: what would be built or reused, pushed, deployed, and the rollback target. Changes nothing. */
+async function plan(deps: ActionDeps, inputs: PipelineInputs): Promise<void> {
+  const log = deps.logger;
+  const commit = commitOf(commitContextFromEnv(deps.env));
+  const ecr = ecrClient(inputs.region, deps.env);
+  const existing = await findImage(ecr, inputs.repository, commitTag(commit));
+  log.info(`Plan for ${inputs.environment} (dry run: nothing is changed)`);
+  log.info(`  commit   ${commit}`);
+  log.info(
+    existing
+      ? `  image    reuse ${inputs.repository}:${commitTag(commit)} (${existing.digest}): nothing is built`
+      : `  image    build and push ${inputs.repository}:${commitTag(commit)}`,
+  );
+  let running: string | undefined;
+  if (inputs.target === 'apprunner') {
+    const service = await describeService(appRunnerClient(inputs.region, deps.env), inputs.serviceArn ?? '');
+    running = service.imageIdentifier;
+    log.info(`  deploy   UpdateService ${service.name} (${serviceUrlOf(service.url)}) to the image by digest`);
+  } else {
+    running = (await findImage(ecr, inputs.repository, inputs.bootTag))?.digest;
+    log.info(
+      `  deploy   move ${inputs.repository}:${inputs.bootTag} to the image, then an instance refresh of ${inputs.asgName}`,
+    );
+  }
+  log.info(
+    `  running  ${running ?? '(nothing yet)'}: the automatic rollback target if the new version fails its checks`,
+  );
+  const pointers = await readPointers(ecr, inputs.repository, inputs.environment);
+  const manual = pointers.previous ?? pointers.current;
+  log.info(
+    `  rollback a manual rollback now would go to ${manual ? `${manual.commit ?? '(no sha tag)'} ${manual.digest}` : '(no verified deploy recorded in ECR yet)'}`,
+  );
+  deps.setOutput('outcome', 'planned');
+}

@@ -1,0 +1,128 @@
+import type { DeployRecord } from '../../src/core/record';
+import { docker } from '../sandbox/docker';
+import { type Sandbox, startSandbox } from '../sandbox/index';
+import { sampleAppContext } from '../sandbox/sample-app';
+import { runBundle } from './run-bundle';
+
+let sandbox: Sandbox;
+let context: string;
+let serviceArn: string;
+const shaA = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1';
+const shaB = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2';
+
+beforeAll(async () => {
+  sandbox = await startSandbox();
+  sandbox.apprunner.timing = { deployMs: 300, healthCheckMs: 1_000, pendingMs: 100 };
+  sandbox.ecr.createRepository('web');
+  sandbox.github.addPullRequest('octo-org/web', { number: 12, headSha: shaA });
+  context = await sampleAppContext();
+
+  // The service exists before the first deploy (App Runner services are created once, outside the pipeline). Its own
+  // health check is TCP, as many services have it: only our HTTP check can notice a broken /health.
+  const { host, user, password } = sandbox.registry;
+  await docker(['login', '--username', user, '--password-stdin', host], sandbox.env(), password);
+  await docker(['build', '-t', `${host}/web:bootstrap`, '--build-arg', 'VERSION=bootstrap', context], sandbox.env());
+  await docker(['push', `${host}/web:bootstrap`], sandbox.env());
+  const created = await sandbox.apprunner.createService({
+    ServiceName: 'web-staging',
+    SourceConfiguration: {
+      ImageRepository: {
+        ImageIdentifier: `${host}/web:bootstrap`,
+        ImageRepositoryType: 'ECR',
+        ImageConfiguration: { Port: '8080' },
+      },
+      AutoDeploymentsEnabled: false,
+    },
+    HealthCheckConfiguration: { Protocol: 'TCP' },
+  });
+  await sandbox.apprunner.settled(created.ServiceArn, created.OperationId);
+  serviceArn = created.ServiceArn;
+});
+
+afterAll(async () => {
+  await sandbox?.stop();
+});
+
+function pipeline(sha: string, extra: Record<string, string> = {}) {
+  return runBundle('pipeline', {
+    inputs: {
+      target: 'apprunner',
+      repository: 'web',
+      environment: 'staging',
+      'service-arn': serviceArn,
+      context,
+      'build-args': `VERSION=${sha}`,
+      'github-token': sandbox.github.token,
+      'health-timeout-minutes': '0.2',
+      'health-interval-seconds': '0.5',
+      ...extra,
+    },
+    env: { ...sandbox.env(), GITHUB_SHA: sha },
+    secrets: [sandbox.registry.password, sandbox.aws.clientEnv().AWS_SECRET_ACCESS_KEY ?? '', sandbox.github.token],
+  });
+}
+
+async function served(): Promise<string> {
+  return (await (await fetch(`${sandbox.apprunner.url(serviceArn)}/version`)).text()).trim();
+}
+
+describe('the all-in-one action against the sandbox', () => {
+  it('builds, deploys, verifies the new version, moves the environment pointers and reports', async () => {
+    const run = await pipeline(shaA);
+    expect(run.errors).toEqual([]);
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs.outcome).toBe('succeeded');
+    expect(await served()).toBe(shaA);
+
+    const record = JSON.parse(run.outputs.record ?? '{}') as DeployRecord;
+    expect(record.phases.map((p) => [p.name, p.status])).toEqual([
+      ['build', 'succeeded'],
+      ['deploy', 'succeeded'],
+      ['verify', 'succeeded'],
+      ['promote', 'succeeded'],
+    ]);
+    const digest = run.outputs.digest;
+    const tagsOf = async (tag: string) => (await sandbox.registry.client.manifest('web', tag))?.digest;
+    expect(await tagsOf('deployed-staging')).toBe(digest);
+    expect(await tagsOf('staging')).toBe(digest);
+    expect(await tagsOf(`sha-${shaA}`)).toBe(digest);
+
+    const repo = sandbox.github.repo('octo-org/web');
+    expect(repo.comments).toHaveLength(1);
+    expect(repo.comments[0]?.body).toContain('✅ live');
+    expect(run.summary).toContain(shaA.slice(0, 7));
+  });
+
+  it('rolls back to the previous image when the new version fails our health check, and fails the step', async () => {
+    const run = await pipeline(shaB, { 'build-args': `VERSION=${shaB}\nHEALTH=fail` });
+    expect(run.exitCode).toBe(1);
+    expect(run.outputs.outcome).toBe('rolled-back');
+    expect(run.errors.join('\n')).toMatch(/did not succeed \(rolled back/);
+    // The old version really serves again, and the pointer still names it.
+    expect(await served()).toBe(shaA);
+    const deployed = await sandbox.registry.client.manifest('web', 'deployed-staging');
+    expect(deployed?.digest).toBe((await sandbox.registry.client.manifest('web', `sha-${shaA}`))?.digest);
+    expect(sandbox.github.repo('octo-org/web').comments).toHaveLength(1);
+  });
+
+  it('prints the plan on a dry run and changes nothing', async () => {
+    const callsBefore = sandbox.aws.calls.length;
+    const run = await pipeline('cccccccccccccccccccccccccccccccccccccc33', { 'dry-run': 'true' });
+    expect(run.exitCode).toBe(0);
+    expect(run.log).toContain('build and push web:sha-cccccccccccccccccccccccccccccccccccccc33');
+    expect(run.log).toMatch(/rollback a manual rollback now would go to/);
+    const changing = sandbox.aws.calls
+      .slice(callsBefore)
+      .filter((c) => !/^(Describe|List|BatchGet|GetAuth)/.test(c.operation));
+    expect(changing).toEqual([]);
+    expect(await served()).toBe(shaA);
+  });
+
+  it('refuses bad input before any AWS call', async () => {
+    const callsBefore = sandbox.aws.calls.length;
+    const run = await pipeline(shaA, { target: 'ecs' });
+    expect(run.exitCode).toBe(1);
+    expect(run.errors[0]).toBe(`Input 'target' has an invalid value "ecs": expected one of "apprunner", "asg".`);
+    expect(sandbox.aws.calls.length).toBe(callsBefore);
+  });
+});
