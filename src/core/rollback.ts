@@ -75,8 +75,9 @@ export function short(sha: string): string {
 
 export function describeRunning(current: RunningImage): string {
   if (!current.digest) return `${current.reference} (which names no image in ECR)`;
-  const commit = current.commit ? `commit ${short(current.commit)}, ` : '';
-  return `${current.reference === current.digest ? '' : `${current.reference}: `}${commit}${current.digest}`;
+  const commit = current.commit ? `commit ${short(current.commit)}` : 'commit unknown';
+  if (current.reference.endsWith(current.digest)) return `${current.reference} (${commit})`;
+  return `${current.reference} = ${current.digest} (${commit})`;
 }
 
 /** A record written by the rollback action for a successful rollback: its `previous` is a version found wanting. */

@@ -31,6 +31,15 @@ const uri = (c: Commit) => `${sandbox.registry.host}/app@${digests[c]}`;
 beforeAll(async () => {
   sandbox = await startSandbox();
   sandbox.apprunner.timing = { deployMs: 500, healthCheckMs: 1_000, pendingMs: 200 };
+  // One "second" of instance warmup lasts 10 ms.
+  sandbox.autoscaling.timing = {
+    bootMs: 100,
+    healthCheckMs: 150,
+    graceMs: 4_000,
+    secondMs: 10,
+    waitMs: 2_000,
+    pendingMs: 100,
+  };
   Object.assign(process.env, sandbox.aws.clientEnv());
   apprunner = new AppRunnerClient({});
   ecr = new ECRClient({});
@@ -102,7 +111,7 @@ async function seedDeployment(env: string, c: Commit, arn: string, state: 'succe
       tags: [`sha-${commits[c]}`],
       reused: false,
     },
-    target: { kind: 'apprunner', id: arn },
+    target: { kind: arn.startsWith('arn:') ? 'apprunner' : 'asg', id: arn },
     phases: [{ name: 'deploy', status: 'succeeded', startedAt: new Date().toISOString() }],
     outcome: state === 'success' ? 'succeeded' : 'failed',
     run: { runId: String(++runIds) },
@@ -235,7 +244,7 @@ describe('rollback (App Runner) against the sandbox', () => {
     expect(run.errors).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^There is no earlier verified deployment of ${env} to roll back to: it runs .*commit c1c1c1c, ${digests.c1}.*Nothing was changed`,
+          `^There is no earlier verified deployment of ${env} to roll back to: it runs .*app@${digests.c1} \\(commit c1c1c1c\\).*Nothing was changed`,
         ),
       ),
     ]);
@@ -324,7 +333,7 @@ describe('rollback (App Runner) against the sandbox', () => {
     expect(run.exitCode).toBe(0);
     expect(run.outputs).toMatchObject({ sha: commits.c1, image: uri('c1') });
     expect(run.outputs.record).toBeUndefined();
-    expect(run.log).toContain(`runs now:    ${uri('c2')} (commit c2c2c2c)`);
+    expect(run.log).toContain(`runs now:     ${uri('c2')} (commit c2c2c2c)`);
     expect(run.log).toContain('dry-run is true: nothing was changed.');
     expect(run.summary).toContain('dry run: nothing changed');
     expect(sandbox.aws.callsOf('UpdateService', 'apprunner')).toHaveLength(updates);
@@ -339,5 +348,45 @@ describe('rollback (App Runner) against the sandbox', () => {
     expect(run.exitCode).toBe(1);
     expect(run.errors[0]).toMatch(/^Input 'service-arn' has an invalid value "web"/);
     expect(sandbox.aws.calls.length).toBe(before);
+  });
+});
+
+describe('rollback (Auto Scaling group) against the sandbox', () => {
+  it('moves the boot tag back to the previous verified digest and replaces every instance', async () => {
+    const env = environment();
+    const name = `web-asg-${counter}`;
+    const tag = `boot-${counter}`;
+    await promoteImage(ecr, { repository: 'app', source: digests.c2, tags: [tag] });
+    await sandbox.autoscaling.createGroup({ name, repository: 'app', bootTag: tag, instances: 2 });
+    const lb = sandbox.autoscaling.loadBalancerUrl(name);
+    await seedDeployment(env, 'c1', name);
+    await seedDeployment(env, 'c2', name);
+
+    const run = await rollback({
+      environment: env,
+      target: 'asg',
+      'asg-name': name,
+      'boot-tag': tag,
+      'health-url': `${lb}/version`,
+      'expected-version': 'sha',
+    });
+
+    expect(run.errors).toEqual([]);
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs).toMatchObject({ sha: commits.c1, image: uri('c1') });
+    expect((await findImage(ecr, 'app', tag))?.digest).toBe(digests.c1);
+    expect(sandbox.autoscaling.liveInstances(name).map((i) => i.digest)).toEqual([digests.c1, digests.c1]);
+    expect(await (await fetch(`${lb}/version`)).text()).toContain(commits.c1);
+    const record = parseRecord('record', run.outputs.record ?? '');
+    expect(record).toMatchObject({
+      outcome: 'succeeded',
+      target: { kind: 'asg', id: name },
+      previous: { digest: digests.c2, commit: commits.c2, image: uri('c2') },
+      operations: [{ kind: 'instance-refresh', status: 'Successful' }],
+      health: { healthy: true },
+    });
+    expect(run.log).toContain(`runs now:     app:${tag} (commit c2c2c2c)`);
+    expect(deploymentsOf(env).at(-1)).toMatchObject({ sha: commits.c1, payload: { outcome: 'succeeded' } });
+    await sandbox.autoscaling.deleteGroup(name);
   });
 });

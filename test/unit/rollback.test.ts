@@ -130,7 +130,7 @@ describe('without to-sha: the previous verified GitHub deployment', () => {
     const world = { images: [image(3)], deployments: [deployment(1), deployment(2), deployment(3)] };
     const message = await refusal(world, running(3));
     expect(message).toMatch(/^There is no earlier verified deployment of staging to roll back to: it runs /);
-    expect(message).toContain(`commit 3333333, ${digest(3)}`);
+    expect(message).toContain(`it runs r/web@${digest(3)} (commit 3333333)`);
     expect(message).toContain('deployment 1001 (commit 1111111): its image');
     expect(message).toContain('Nothing was changed');
   });

@@ -79,7 +79,7 @@ export async function run(deps: ActionDeps, services: RollbackServices = {}): Pr
   const image = { uri: `${repositoryInfo.uri}@${plan.digest}`, digest: plan.digest, commit: plan.commit };
   logger.info(
     `Rollback plan for ${inputs.environment} (${describeTarget(inputs, current)}):\n` +
-      `  runs now:    ${current.running.reference}${current.running.commit ? ` (commit ${short(current.running.commit)})` : ''}\n` +
+      `  runs now:     ${current.running.reference}${current.running.commit ? ` (commit ${short(current.running.commit)})` : ''}\n` +
       `  roll back to: ${image.uri} (commit ${short(plan.commit)})\n` +
       `  chosen from:  ${plan.from}`,
   );
