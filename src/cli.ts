@@ -1,4 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { run as deploy } from './actions/pipeline/main';
 import { run as promote } from './actions/promote/main';
+import { run as rollback } from './actions/rollback/main';
 import type { ActionDeps } from './actions/runtime';
 import { inputReader, parseArgs } from './cli/args';
 import { renderStatus, runStatus, STATUS_INPUTS } from './cli/status';
@@ -11,7 +14,100 @@ interface Command {
   run(deps: ActionDeps, json: boolean): Promise<unknown>;
 }
 
+// The inputs of the root action.yml and of actions/rollback/action.yml (a unit test keeps these lists in sync).
+export const DEPLOY_INPUTS = [
+  'target',
+  'repository',
+  'environment',
+  'region',
+  'service-arn',
+  'asg-name',
+  'boot-tag',
+  'health-url',
+  'version-url',
+  'expected-version',
+  'expected-status',
+  'health-timeout-minutes',
+  'health-interval-seconds',
+  'health-consecutive-successes',
+  'rollback-on-failure',
+  'commit',
+  'context',
+  'dockerfile',
+  'build-args',
+  'build-target',
+  'platforms',
+  'tags',
+  'skip-if-exists',
+  'cache',
+  'create-repository',
+  'min-healthy-percentage',
+  'max-healthy-percentage',
+  'instance-warmup',
+  'checkpoint-percentages',
+  'checkpoint-delay',
+  'skip-matching',
+  'auto-rollback',
+  'bake-time',
+  'alarms',
+  'launch-template-version',
+  'timeout-minutes',
+  'github-token',
+  'comment',
+  'summary',
+  'dry-run',
+] as const;
+export const ROLLBACK_INPUTS = [
+  'environment',
+  'target',
+  'service-arn',
+  'asg-name',
+  'repository',
+  'to-sha',
+  'region',
+  'github-token',
+  'boot-tag',
+  'health-url',
+  'expected-version',
+  'health-timeout-minutes',
+  'health-interval-seconds',
+  'timeout-minutes',
+  'dry-run',
+] as const;
+
+/** Outside GitHub Actions the commit is the checkout's HEAD, unless --commit or GITHUB_SHA names one. */
+function withLocalCommit(deps: ActionDeps): ActionDeps {
+  if (deps.getInput('commit') || deps.env.GITHUB_SHA) return deps;
+  let head = '';
+  try {
+    head = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    // Not a git checkout: the deploy's own validation asks for --commit.
+  }
+  return { ...deps, getInput: (name) => (name === 'commit' && head ? head : deps.getInput(name)) };
+}
+
+/** GitHub reporting from a laptop works when GITHUB_TOKEN and GITHUB_REPOSITORY are set; it is skipped otherwise. */
+function withTokenFromEnv(deps: ActionDeps): ActionDeps {
+  return {
+    ...deps,
+    getInput: (name) => deps.getInput(name) || (name === 'github-token' ? (deps.env.GITHUB_TOKEN ?? '') : ''),
+  };
+}
+
 const commands: Record<string, Command> = {
+  deploy: {
+    summary:
+      "Build (or reuse) the commit's image, deploy it, verify it, roll back on failure. --dry-run prints the plan.",
+    inputs: DEPLOY_INPUTS,
+    run: (deps) => deploy(withTokenFromEnv(withLocalCommit(deps))),
+  },
+  rollback: {
+    summary:
+      'Put an environment back on its previous good image (or --to-sha), without a rebuild. --dry-run prints the plan.',
+    inputs: ROLLBACK_INPUTS,
+    run: (deps) => rollback(withTokenFromEnv(deps)),
+  },
   promote: {
     summary: 'Point tags at an image already in ECR (by tag or digest) without pulling or pushing it.',
     inputs: ['repository', 'source', 'tags', 'region'],
@@ -54,9 +150,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     }
     const command = commands[args.command];
     if (!command) throw new ConfigurationError('command', args.command, `one of ${Object.keys(commands).join(', ')}`);
+    if (args.dryRun && !command.inputs.includes('dry-run'))
+      throw new ConfigurationError('--dry-run', 'true', `a flag of deploy and rollback only, not of ${args.command}`);
     const values = { ...args.values, ...(args.dryRun ? { 'dry-run': 'true' } : {}) };
-    const known = args.dryRun ? [...command.inputs, 'dry-run'] : command.inputs;
-    const { deps, outputs } = terminalDeps(inputReader(values, known, env), env);
+    const { deps, outputs } = terminalDeps(inputReader(values, command.inputs, env), env);
     const result = await command.run(deps, args.json);
     if (args.json) process.stdout.write(`${JSON.stringify(result ?? outputs, null, 2)}\n`);
     else

@@ -9,6 +9,7 @@ import { waitUntilHealthy } from '../../core/health';
 import { markVerified, readPointers } from '../../core/pointers';
 import { type DeployRecord, inPhase, parseRecord, serializeRecord } from '../../core/record';
 import { commitOf, commitTag } from '../../core/tags';
+import { validateCommitSha } from '../../core/validate';
 import { commitContextFromEnv } from '../build-push/inputs';
 import { run as buildPush } from '../build-push/main';
 import { runStep } from '../compose';
@@ -240,7 +241,8 @@ async function finish(deps: ActionDeps, inputs: PipelineInputs, record: DeployRe
 /** --dry-run: what would be built or reused, pushed, deployed, and the rollback target. Changes nothing. */
 async function plan(deps: ActionDeps, inputs: PipelineInputs): Promise<void> {
   const log = deps.logger;
-  const commit = commitOf(commitContextFromEnv(deps.env));
+  const explicit = inputs.passThrough.commit;
+  const commit = explicit ? validateCommitSha('commit', explicit) : commitOf(commitContextFromEnv(deps.env));
   const ecr = ecrClient(inputs.region, deps.env);
   const existing = await findImage(ecr, inputs.repository, commitTag(commit));
   log.info(`Plan for ${inputs.environment} (dry run: nothing is changed)`);
