@@ -33,6 +33,7 @@ export interface PipelineInputs {
 }
 
 const BUILD_INPUTS = [
+  'commit',
   'context',
   'dockerfile',
   'build-args',
@@ -40,7 +41,6 @@ const BUILD_INPUTS = [
   'skip-if-exists',
   'cache',
   'create-repository',
-  'docker',
 ];
 const REFRESH_INPUTS = [
   'min-healthy-percentage',
