@@ -1,70 +1,72 @@
-// npm run demo: the pipeline against the local sandbox, on a machine with no AWS account.
-import {
-  CreateRepositoryCommand,
-  DescribeImagesCommand,
-  ECRClient,
-  GetAuthorizationTokenCommand,
-} from '@aws-sdk/client-ecr';
-import { docker } from '../test/sandbox/docker';
+// npm run demo: the whole pipeline against the local sandbox, on a machine with no AWS or GitHub account. v1 and v2
+// go to an App Runner service and a 3-instance Auto Scaling group, a broken v3 is rolled back automatically, then a
+// manual rollback returns to v1. Every version the demo claims is checked against what the services serve.
+// `npm run demo -- --verbose` also prints each action's own log.
+
+import { actionNode } from '../test/e2e/run-bundle';
 import { startSandbox } from '../test/sandbox/index';
-import { sampleAppContext } from '../test/sandbox/sample-app';
+import { ClaimMismatch } from './demo/checks';
+import { consolePrinter, detail, heading, seconds } from './demo/print';
+import { printResult, runDemo } from './demo/run';
 
 // tsx runs this under the machine's node (20 on some): the SDK's warning that 2027 releases need Node 22 is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-function say(message: string): void {
-  console.log(`\n▶ ${message}`);
-}
-
-async function main(): Promise<void> {
-  say('Starting the sandbox (registry, podman engine, AWS emulator)');
+async function main(): Promise<number> {
+  const started = Date.now();
+  const out = consolePrinter;
+  heading(out, 'Starting the sandbox');
   const sandbox = await startSandbox();
-  const stop = async () => {
-    await sandbox.stop();
+  let stopping: Promise<void> | undefined;
+  let interrupted: NodeJS.Signals | undefined;
+  const stop = () => {
+    stopping ??= sandbox.stop();
+    return stopping;
   };
-  process.once('SIGINT', () => void stop().then(() => process.exit(130)));
+  // Ctrl-C or a kill: stop the registry, the engine and every running revision/instance before leaving.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      interrupted = signal;
+      console.error(`\n✖ ${signal}: stopping the sandbox`);
+      void stop().finally(() => process.exit(signalExit(signal)));
+    });
+  }
   try {
+    // The demo's own SDK calls (CreateRepository) go to the emulator, as the bundles' do.
     Object.assign(process.env, sandbox.aws.clientEnv());
-    const ecr = new ECRClient({});
-    console.log(`  registry ${sandbox.registry.host}, AWS emulator ${sandbox.aws.endpoint}`);
-
-    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'demo/web' }));
-    say('Logging in with ECR GetAuthorizationToken (emulated)');
-    const auth = (await ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData?.[0];
-    const [, password = ''] = Buffer.from(auth?.authorizationToken ?? '', 'base64')
-      .toString()
-      .split(':');
-    const registry = new URL(auth?.proxyEndpoint ?? '').host;
-    await docker(['login', '--username', 'AWS', '--password-stdin', registry], sandbox.env(), password);
-
-    const version = 'v1';
-    const image = `${registry}/demo/web:${version}`;
-    say(`Building the sample app ${version} with the docker CLI (podman engine)`);
-    await docker(
-      ['build', '--tag', image, '--build-arg', `VERSION=${version}`, await sampleAppContext()],
-      sandbox.env(),
+    detail(
+      out,
+      `registry       https://${sandbox.registry.host} (docker-registry, TLS + basic auth: the ECR data plane)`,
     );
-    say(`Pushing ${image}`);
-    await docker(['push', image], sandbox.env());
+    detail(out, `image engine   ${sandbox.engine?.env.DOCKER_HOST ?? '(none)'} (podman, driven by the docker CLI)`);
+    detail(out, `AWS emulator   ${sandbox.aws.endpoint} (ECR, App Runner, EC2 Auto Scaling, ELBv2)`);
+    detail(out, `GitHub API     ${sandbox.github.apiUrl} (deployments, pull requests, comments)`);
+    detail(out, `actions run    under ${actionNode()}, as a GitHub runner runs them`);
 
-    const detail = (
-      await ecr.send(new DescribeImagesCommand({ repositoryName: 'demo/web', imageIds: [{ imageTag: version }] }))
-    ).imageDetails?.[0];
-    if (!detail?.imageDigest) throw new Error('DescribeImages did not report the pushed image');
-    say('Pushed, as ECR DescribeImages reports it:');
-    console.log(`  image   ${registry}/demo/web@${detail.imageDigest}`);
-    console.log(`  digest  ${detail.imageDigest}`);
-    console.log(`  tags    ${(detail.imageTags ?? []).join(', ')}`);
-    console.log(
-      `  size    ${((detail.imageSizeInBytes ?? 0) / 1024).toFixed(0)} KiB, pushed ${detail.imagePushedAt?.toISOString()}`,
-    );
-    ecr.destroy();
+    const result = await runDemo(sandbox, out, { verbose: process.argv.includes('--verbose') });
+    printResult(out, result);
+    heading(out, `Done in ${seconds(Date.now() - started)}: every claim above matched the running services.`);
+    return 0;
+  } catch (error) {
+    // Interrupted: the failure is the sandbox going away under the running step, not worth reporting.
+    if (interrupted) return signalExit(interrupted);
+    const what = error instanceof ClaimMismatch ? 'a claim did not hold' : 'the demo broke';
+    console.error(`\n✖ demo failed (${what}): ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
   } finally {
+    heading(out, 'Stopping the sandbox');
     await stop();
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(`\n✖ demo failed: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+function signalExit(signal: NodeJS.Signals): number {
+  return signal === 'SIGINT' ? 130 : 143;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`\n✖ demo failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,100 @@
+// What exists before the first deploy: the ECR repository, an App Runner service and an Auto Scaling group (each
+// created once from a bootstrap image, as a team would outside the pipeline), and the pull request the commits are on.
+import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { docker } from '../../test/sandbox/docker';
+import type { Sandbox } from '../../test/sandbox/index';
+import { sampleAppContext } from '../../test/sandbox/sample-app';
+import { detail, heading, type Printer } from './print';
+
+export const REPOSITORY = 'web';
+export const GITHUB_REPOSITORY = 'octo-org/web';
+export const PULL_REQUEST = 12;
+/** App Runner serves the `preview` environment; the group is `staging` and its instances boot web:staging. */
+export const APPRUNNER_ENVIRONMENT = 'preview';
+export const ASG_ENVIRONMENT = 'staging';
+export const BOOT_TAG = 'staging';
+export const GROUP = 'web-staging';
+export const INSTANCES = 3;
+
+export interface DemoWorld {
+  context: string;
+  serviceArn: string;
+  serviceUrl: string;
+  group: string;
+  loadBalancerUrl: string;
+}
+
+/** Small timings so the whole story fits in well under three minutes; the waits are the real ones, just shorter. */
+export function speedUp(sandbox: Sandbox): void {
+  sandbox.apprunner.timing = { deployMs: 300, healthCheckMs: 1_000, pendingMs: 100 };
+  // One "second" of instance warmup lasts 10 ms; an instance failing /health is replaced after 2 s of grace.
+  sandbox.autoscaling.timing = {
+    bootMs: 100,
+    healthCheckMs: 150,
+    graceMs: 2_000,
+    secondMs: 10,
+    waitMs: 2_000,
+    pendingMs: 100,
+  };
+}
+
+export async function setUp(sandbox: Sandbox, out: Printer, commits: string[]): Promise<DemoWorld> {
+  heading(out, `Creating the ECR repository ${REPOSITORY} (ECR CreateRepository, emulated)`);
+  const ecr = new ECRClient({ region: 'us-east-1' });
+  try {
+    const created = await ecr.send(new CreateRepositoryCommand({ repositoryName: REPOSITORY }));
+    detail(out, `${created.repository?.repositoryUri}`);
+  } finally {
+    ecr.destroy();
+  }
+
+  heading(out, 'Building a bootstrap image, the one the service and the group are first created with');
+  const { host, user, password } = sandbox.registry;
+  await docker(['login', '--username', user, '--password-stdin', host], sandbox.env(), password);
+  const context = await sampleAppContext();
+  const bootstrap = `${host}/${REPOSITORY}:bootstrap`;
+  const boot = `${host}/${REPOSITORY}:${BOOT_TAG}`;
+  await docker(['build', '-t', bootstrap, '-t', boot, '--build-arg', 'VERSION=bootstrap', context], sandbox.env());
+  await docker(['push', bootstrap], sandbox.env());
+  await docker(['push', boot], sandbox.env());
+  detail(out, `${bootstrap} (also tagged ${BOOT_TAG}, the group's boot tag)`);
+
+  heading(out, 'Creating the App Runner service web-preview (its own health check is TCP: only ours sees /health)');
+  const service = await sandbox.apprunner.createService({
+    ServiceName: 'web-preview',
+    SourceConfiguration: {
+      ImageRepository: { ImageIdentifier: bootstrap, ImageRepositoryType: 'ECR', ImageConfiguration: { Port: '8080' } },
+      AutoDeploymentsEnabled: false,
+    },
+    HealthCheckConfiguration: { Protocol: 'TCP' },
+  });
+  await sandbox.apprunner.settled(service.ServiceArn, service.OperationId);
+  const serviceUrl = sandbox.apprunner.url(service.ServiceArn);
+  detail(out, `${service.ServiceArn}\nserves ${serviceUrl}`);
+
+  heading(out, `Creating the Auto Scaling group ${GROUP}: ${INSTANCES} instances booting ${REPOSITORY}:${BOOT_TAG}`);
+  await sandbox.autoscaling.createGroup({
+    name: GROUP,
+    repository: REPOSITORY,
+    bootTag: BOOT_TAG,
+    instances: INSTANCES,
+  });
+  const loadBalancerUrl = sandbox.autoscaling.loadBalancerUrl(GROUP);
+  const instances = sandbox.autoscaling.liveInstances(GROUP);
+  detail(out, `load balancer ${loadBalancerUrl}`);
+  for (const instance of instances) detail(out, `instance ${instance.id} at ${instance.url}`);
+
+  heading(
+    out,
+    `Opening pull request #${PULL_REQUEST} in ${GITHUB_REPOSITORY} (GitHub emulator) with the three commits`,
+  );
+  sandbox.github.addPullRequest(GITHUB_REPOSITORY, {
+    number: PULL_REQUEST,
+    title: 'Demo: v1, v2, and a broken v3',
+    headSha: commits.at(-1)!,
+    commits,
+  });
+  detail(out, `commits ${commits.map((c) => c.slice(0, 7)).join(', ')}: each deploy keeps a sticky comment there`);
+
+  return { context, serviceArn: service.ServiceArn, serviceUrl, group: GROUP, loadBalancerUrl };
+}
