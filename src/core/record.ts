@@ -59,6 +59,18 @@ export interface DeployRecord {
   github?: { deploymentId: number };
 }
 
+/** Which workflow run made the record, from the runner's GITHUB_* variables (empty outside Actions). */
+export function runFromEnv(env: NodeJS.ProcessEnv): NonNullable<DeployRecord['run']> {
+  const run: NonNullable<DeployRecord['run']> = {};
+  if (env.GITHUB_REPOSITORY) run.repository = env.GITHUB_REPOSITORY;
+  if (env.GITHUB_RUN_ID) run.runId = env.GITHUB_RUN_ID;
+  if (env.GITHUB_RUN_ATTEMPT) run.runAttempt = env.GITHUB_RUN_ATTEMPT;
+  if (env.GITHUB_SERVER_URL) run.serverUrl = env.GITHUB_SERVER_URL;
+  if (env.GITHUB_EVENT_NAME) run.event = env.GITHUB_EVENT_NAME;
+  if (env.GITHUB_REF) run.ref = env.GITHUB_REF;
+  return run;
+}
+
 export function newRecord(
   commit: string,
   fields: Partial<Omit<DeployRecord, 'schema' | 'version'>> = {},

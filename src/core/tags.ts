@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { ConfigurationError } from './errors';
 import { validateCommitSha, validateTag } from './validate';
 
@@ -7,6 +8,19 @@ export interface CommitContext {
   sha: string;
   /** The event payload; for pull_request events, its `pull_request.head.sha` is the commit. */
   payload?: { pull_request?: { head?: { sha?: string } } };
+}
+
+/** The commit context of this run, from the runner's GITHUB_* variables and (for pull requests) the event payload. */
+export function commitContextFromEnv(env: NodeJS.ProcessEnv): CommitContext {
+  const context: CommitContext = { eventName: env.GITHUB_EVENT_NAME ?? '', sha: env.GITHUB_SHA ?? '' };
+  if (context.eventName.startsWith('pull_request') && env.GITHUB_EVENT_PATH && existsSync(env.GITHUB_EVENT_PATH)) {
+    try {
+      context.payload = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, 'utf8')) as CommitContext['payload'] & object;
+    } catch {
+      // An unreadable payload falls back to GITHUB_SHA; commitOf still validates it.
+    }
+  }
+  return context;
 }
 
 /**

@@ -45,7 +45,7 @@ export function actionNode(): string {
 }
 
 /** GitHub Actions workflow-command escaping, reversed. */
-function unescape(text: string): string {
+function unescapeCommand(text: string): string {
   return text.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
 }
 
@@ -177,6 +177,6 @@ export async function runBundle(name: string, options: RunBundleOptions = {}): P
     log
       .split('\n')
       .filter((line) => line.startsWith(`::${kind}`))
-      .map((line) => unescape(line.slice(line.indexOf('::', 2) + 2)));
+      .map((line) => unescapeCommand(line.slice(line.indexOf('::', 2) + 2)));
   return { exitCode, log, outputs, summary, state, errors: annotations('error'), warnings: annotations('warning') };
 }

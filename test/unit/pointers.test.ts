@@ -32,28 +32,24 @@ describe('environment pointer tags', () => {
     ecr
       .on(DescribeImagesCommand, { imageIds: [{ imageTag: 'deployed-staging' }] })
       .resolves({ imageDetails: [{ imageDigest: oldDigest, imageTags: ['deployed-staging'] }] });
-    ecr
-      .on(BatchGetImageCommand, { imageIds: [{ imageDigest: oldDigest }] })
-      .resolves({
-        images: [
-          {
-            imageId: { imageDigest: oldDigest },
-            imageManifest: manifest(oldDigest),
-            imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
-          },
-        ],
-      });
-    ecr
-      .on(BatchGetImageCommand, { imageIds: [{ imageDigest: newDigest }] })
-      .resolves({
-        images: [
-          {
-            imageId: { imageDigest: newDigest },
-            imageManifest: manifest(newDigest),
-            imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
-          },
-        ],
-      });
+    ecr.on(BatchGetImageCommand, { imageIds: [{ imageDigest: oldDigest }] }).resolves({
+      images: [
+        {
+          imageId: { imageDigest: oldDigest },
+          imageManifest: manifest(oldDigest),
+          imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+        },
+      ],
+    });
+    ecr.on(BatchGetImageCommand, { imageIds: [{ imageDigest: newDigest }] }).resolves({
+      images: [
+        {
+          imageId: { imageDigest: newDigest },
+          imageManifest: manifest(newDigest),
+          imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+        },
+      ],
+    });
     ecr.on(PutImageCommand).resolves({});
 
     await markVerified(client, { repository: 'web', environment: 'staging', digest: newDigest });
@@ -75,17 +71,15 @@ describe('environment pointer tags', () => {
 
   it('explains the IMMUTABLE exclusion filter when a pointer tag cannot move', async () => {
     ecr.on(DescribeImagesCommand, { imageIds: [{ imageTag: 'deployed-staging' }] }).rejects(notFound());
-    ecr
-      .on(BatchGetImageCommand)
-      .resolves({
-        images: [
-          {
-            imageId: { imageDigest: newDigest },
-            imageManifest: manifest(newDigest),
-            imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
-          },
-        ],
-      });
+    ecr.on(BatchGetImageCommand).resolves({
+      images: [
+        {
+          imageId: { imageDigest: newDigest },
+          imageManifest: manifest(newDigest),
+          imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+        },
+      ],
+    });
     ecr.on(PutImageCommand).rejects(Object.assign(new Error('tag exists'), { name: 'ImageTagAlreadyExistsException' }));
     ecr
       .on(DescribeImagesCommand, { imageIds: [{ imageTag: 'deployed-staging' }] })

@@ -1,9 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { commitContextFromEnv, parseBuildPushInputs } from '../../src/actions/build-push/inputs';
+import { parseBuildPushInputs } from '../../src/actions/build-push/inputs';
 import { ConfigurationError } from '../../src/core/errors';
-import { commitOf, imageTags } from '../../src/core/tags';
+import { commitContextFromEnv, commitOf, imageTags } from '../../src/core/tags';
 
 const PUSH_SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
 const MERGE_SHA = 'ffffffffffffffffffffffffffffffffffffffff';

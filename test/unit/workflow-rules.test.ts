@@ -67,6 +67,7 @@ jobs:
         expect.stringContaining("input 'tag' is not an input of actions/promote/action.yml"),
         expect.stringContaining("required input 'tags' of actions/promote/action.yml is not passed"),
         expect.stringContaining('actions/checkout@v4 must be pinned by a full commit SHA'),
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a JS template
         expect.stringContaining('expands ${{ github.event.head_commit.message }} inside run'),
       ]),
     );

@@ -1,9 +1,9 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { CacheMode } from '../../aws/docker';
 import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
-import { type CommitContext, commitOf, imageTags } from '../../core/tags';
+import { commitContextFromEnv, commitOf, imageTags } from '../../core/tags';
 import { validateCommitSha, validateRegion, validateRepositoryName } from '../../core/validate';
 
 export interface BuildPushInputs {
@@ -29,19 +29,6 @@ export interface BuildPushInputs {
 const platformPattern = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
 const buildArgName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const targetPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-
-/** The commit context of this run, from the runner's GITHUB_* variables and event payload. */
-export function commitContextFromEnv(env: NodeJS.ProcessEnv): CommitContext {
-  const context: CommitContext = { eventName: env.GITHUB_EVENT_NAME ?? '', sha: env.GITHUB_SHA ?? '' };
-  if (context.eventName.startsWith('pull_request') && env.GITHUB_EVENT_PATH && existsSync(env.GITHUB_EVENT_PATH)) {
-    try {
-      context.payload = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, 'utf8')) as CommitContext['payload'] & object;
-    } catch {
-      // An unreadable payload falls back to GITHUB_SHA; commitOf still validates it.
-    }
-  }
-  return context;
-}
 
 /** Parses and checks every input before anything touches AWS or docker. */
 export function parseBuildPushInputs(read: InputReader, env: NodeJS.ProcessEnv, cwd = process.cwd()): BuildPushInputs {

@@ -22,7 +22,7 @@ import {
 } from '../../aws/ecr';
 import { ConfigurationError, DeployError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
-import { type DeployRecord, inPhase, newRecord, serializeRecord } from '../../core/record';
+import { type DeployRecord, inPhase, newRecord, runFromEnv, serializeRecord } from '../../core/record';
 import type { ActionDeps } from '../runtime';
 import { type BuildPushInputs, parseBuildPushInputs } from './inputs';
 
@@ -63,7 +63,7 @@ export async function run(deps: ActionDeps, services: BuildPushServices = {}): P
   }
 
   const client = services.ecr ?? ecrClient(inputs.region, deps.env);
-  const record = newRecord(inputs.commit, { run: runOf(deps.env) });
+  const record = newRecord(inputs.commit, { run: runFromEnv(deps.env) });
   try {
     const result = await inPhase(record, 'build', deps.clock, () =>
       buildOrReuse(inputs, { client, docker, buildx, deps }),
@@ -197,17 +197,6 @@ function labels(commit: string, deps: ActionDeps): Record<string, string> {
   const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo } = deps.env;
   if (server && repo) out['org.opencontainers.image.source'] = `${server}/${repo}`;
   return out;
-}
-
-function runOf(env: NodeJS.ProcessEnv): NonNullable<DeployRecord['run']> {
-  const run: NonNullable<DeployRecord['run']> = {};
-  if (env.GITHUB_REPOSITORY) run.repository = env.GITHUB_REPOSITORY;
-  if (env.GITHUB_RUN_ID) run.runId = env.GITHUB_RUN_ID;
-  if (env.GITHUB_RUN_ATTEMPT) run.runAttempt = env.GITHUB_RUN_ATTEMPT;
-  if (env.GITHUB_SERVER_URL) run.serverUrl = env.GITHUB_SERVER_URL;
-  if (env.GITHUB_EVENT_NAME) run.event = env.GITHUB_EVENT_NAME;
-  if (env.GITHUB_REF) run.ref = env.GITHUB_REF;
-  return run;
 }
 
 function writeOutputs(deps: ActionDeps, inputs: BuildPushInputs, result: BuildResult, record: DeployRecord): void {

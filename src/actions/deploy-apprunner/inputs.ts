@@ -1,9 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { type OnBusy, parseImageReference, type VerifyOptions } from '../../core/apprunner-deploy';
 import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
-import { type DeployRecord, newRecord, parseRecord } from '../../core/record';
-import { type CommitContext, commitOf } from '../../core/tags';
+import { type DeployRecord, newRecord, parseRecord, runFromEnv } from '../../core/record';
+import { commitContextFromEnv, commitOf } from '../../core/tags';
 import { validateRegion } from '../../core/validate';
 import { parseHealthInputs } from '../health-check/inputs';
 
@@ -22,29 +21,6 @@ export interface DeployAppRunnerInputs {
 }
 
 const arnPattern = /^arn:aws[a-z-]*:apprunner:([a-z0-9-]+):\d{12}:service\/[A-Za-z0-9][A-Za-z0-9_-]*\/[0-9a-f]{32}$/;
-
-function commitContext(env: NodeJS.ProcessEnv): CommitContext {
-  const context: CommitContext = { eventName: env.GITHUB_EVENT_NAME ?? '', sha: env.GITHUB_SHA ?? '' };
-  if (context.eventName.startsWith('pull_request') && env.GITHUB_EVENT_PATH && existsSync(env.GITHUB_EVENT_PATH)) {
-    try {
-      context.payload = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, 'utf8')) as CommitContext['payload'] & object;
-    } catch {
-      // Falls back to GITHUB_SHA, which commitOf still validates.
-    }
-  }
-  return context;
-}
-
-function runOf(env: NodeJS.ProcessEnv): NonNullable<DeployRecord['run']> {
-  const run: NonNullable<DeployRecord['run']> = {};
-  if (env.GITHUB_REPOSITORY) run.repository = env.GITHUB_REPOSITORY;
-  if (env.GITHUB_RUN_ID) run.runId = env.GITHUB_RUN_ID;
-  if (env.GITHUB_RUN_ATTEMPT) run.runAttempt = env.GITHUB_RUN_ATTEMPT;
-  if (env.GITHUB_SERVER_URL) run.serverUrl = env.GITHUB_SERVER_URL;
-  if (env.GITHUB_EVENT_NAME) run.event = env.GITHUB_EVENT_NAME;
-  if (env.GITHUB_REF) run.ref = env.GITHUB_REF;
-  return run;
-}
 
 /** Parses and checks every input before any AWS call. */
 export function parseDeployAppRunnerInputs(read: InputReader, env: NodeJS.ProcessEnv): DeployAppRunnerInputs {
@@ -67,7 +43,7 @@ export function parseDeployAppRunnerInputs(read: InputReader, env: NodeJS.Proces
   const recordText = p.optional('record');
   const record = recordText
     ? parseRecord('record', recordText)
-    : newRecord(commitOf(commitContext(env)), { run: runOf(env) });
+    : newRecord(commitOf(commitContextFromEnv(env)), { run: runFromEnv(env) });
 
   const healthUrl = p.optional('health-url');
   let verify: VerifyOptions | undefined;

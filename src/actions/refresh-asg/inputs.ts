@@ -1,10 +1,9 @@
 import type { OnBusy, RefreshPreferences } from '../../core/asg-deploy';
 import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
-import { type DeployRecord, newRecord, parseRecord } from '../../core/record';
-import { commitOf } from '../../core/tags';
+import { type DeployRecord, newRecord, parseRecord, runFromEnv } from '../../core/record';
+import { commitContextFromEnv, commitOf } from '../../core/tags';
 import { validateRegion, validateRepositoryName, validateTag } from '../../core/validate';
-import { commitContextFromEnv } from '../build-push/inputs';
 
 export interface RefreshAsgInputs {
   asgName: string;
@@ -28,17 +27,6 @@ export interface RefreshAsgInputs {
 const digestUri =
   /^([a-z0-9.-]+(?::\d+)?)\/((?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@(sha256:[a-f0-9]{64})$/;
 const MAX_SECONDS = 172_800;
-
-function runOf(env: NodeJS.ProcessEnv): NonNullable<DeployRecord['run']> {
-  const run: NonNullable<DeployRecord['run']> = {};
-  if (env.GITHUB_REPOSITORY) run.repository = env.GITHUB_REPOSITORY;
-  if (env.GITHUB_RUN_ID) run.runId = env.GITHUB_RUN_ID;
-  if (env.GITHUB_RUN_ATTEMPT) run.runAttempt = env.GITHUB_RUN_ATTEMPT;
-  if (env.GITHUB_SERVER_URL) run.serverUrl = env.GITHUB_SERVER_URL;
-  if (env.GITHUB_EVENT_NAME) run.event = env.GITHUB_EVENT_NAME;
-  if (env.GITHUB_REF) run.ref = env.GITHUB_REF;
-  return run;
-}
 
 function checkpoints(p: ReturnType<typeof inputParser>, raw: string): number[] | undefined {
   const items = p.list('checkpoint-percentages');
@@ -163,7 +151,7 @@ export function parseRefreshAsgInputs(read: InputReader, env: NodeJS.ProcessEnv)
   const recordText = p.optional('record');
   const record = recordText
     ? parseRecord('record', recordText)
-    : newRecord(commitOf(commitContextFromEnv(env)), { run: runOf(env) });
+    : newRecord(commitOf(commitContextFromEnv(env)), { run: runFromEnv(env) });
 
   const inputs: RefreshAsgInputs = {
     asgName,

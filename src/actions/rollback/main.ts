@@ -8,7 +8,7 @@ import { describeRepository, ecrClient, findImage, listTaggedImages } from '../.
 import { elbv2Client } from '../../aws/elbv2';
 import { DeployError } from '../../core/errors';
 import { markVerified, readPointers } from '../../core/pointers';
-import { type DeployRecord, newRecord, serializeRecord } from '../../core/record';
+import { type DeployRecord, newRecord, runFromEnv, serializeRecord } from '../../core/record';
 import { planRollback, type RollbackSources, short } from '../../core/rollback';
 import {
   apiUrlFrom,
@@ -111,7 +111,7 @@ export async function run(deps: ActionDeps, services: RollbackServices = {}): Pr
       ...(current.running.digest ? { digest: current.running.digest } : {}),
       ...(current.running.commit ? { commit: current.running.commit } : {}),
     },
-    run: runOf(deps.env),
+    run: runFromEnv(deps.env),
   });
   const failure = await deployTarget(
     clients,
@@ -230,15 +230,4 @@ async function summarize(deps: ActionDeps, markdown: string): Promise<void> {
   await deps.writeSummary(markdown).catch((error: unknown) => {
     deps.logger.warning(`Could not write the job summary: ${(error as Error).message}`);
   });
-}
-
-function runOf(env: NodeJS.ProcessEnv): NonNullable<DeployRecord['run']> {
-  const run: NonNullable<DeployRecord['run']> = {};
-  if (env.GITHUB_REPOSITORY) run.repository = env.GITHUB_REPOSITORY;
-  if (env.GITHUB_RUN_ID) run.runId = env.GITHUB_RUN_ID;
-  if (env.GITHUB_RUN_ATTEMPT) run.runAttempt = env.GITHUB_RUN_ATTEMPT;
-  if (env.GITHUB_SERVER_URL) run.serverUrl = env.GITHUB_SERVER_URL;
-  if (env.GITHUB_EVENT_NAME) run.event = env.GITHUB_EVENT_NAME;
-  if (env.GITHUB_REF) run.ref = env.GITHUB_REF;
-  return run;
 }
