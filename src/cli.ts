@@ -140,6 +140,14 @@ function usage(): string {
   return lines.join('\n');
 }
 
+function stdoutToStderr(): () => void {
+  const write = process.stdout.write;
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  return () => {
+    process.stdout.write = write;
+  };
+}
+
 /** Runs the CLI; returns the process exit code (0 done, 1 deploy failure, 2 usage or configuration error). */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   try {
@@ -154,7 +162,14 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       throw new ConfigurationError('--dry-run', 'true', `a flag of deploy and rollback only, not of ${args.command}`);
     const values = { ...args.values, ...(args.dryRun ? { 'dry-run': 'true' } : {}) };
     const { deps, outputs } = terminalDeps(inputReader(values, command.inputs, env), env);
-    const result = await command.run(deps, args.json);
+    // With --json, stdout carries the JSON only: whatever the steps print (docker's build output among it) goes to stderr.
+    const restoreStdout = args.json ? stdoutToStderr() : () => {};
+    let result: unknown;
+    try {
+      result = await command.run(deps, args.json);
+    } finally {
+      restoreStdout();
+    }
     if (args.json) process.stdout.write(`${JSON.stringify(result ?? outputs, null, 2)}\n`);
     else
       for (const [name, value] of Object.entries(outputs))

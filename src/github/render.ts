@@ -76,11 +76,16 @@ export function progressLine(record: DeployRecord): string {
   return steps
     .slice(0, failedAt ? at + 1 : steps.length)
     .map((step, i) => {
-      if (i < at) return `${step} ${stepFailed(record, step) ? '✗' : '✓'}`;
+      // A step with no phase in the record never ran (e.g. no verify after a failed refresh): say so, not ✓.
+      if (i < at) return `${step} ${stepRan(record, step) ? (stepFailed(record, step) ? '✗' : '✓') : '–'}`;
       if (i === at) return `**${step}${failedAt ? ' ✗' : ''}**`;
       return step;
     })
     .join(' → ');
+}
+
+function stepRan(record: DeployRecord, step: DisplayPhase): boolean {
+  return record.phases.some((p) => stepOf[p.name] === step);
 }
 
 function stepFailed(record: DeployRecord, step: DisplayPhase): boolean {

@@ -162,3 +162,25 @@ describe('safety of the rendered text', () => {
     expect(renderGantt(baseRecord(), context)).toBeUndefined();
   });
 });
+
+describe('progress line of a deploy that skipped a step', () => {
+  it('marks a step that never ran with – rather than ✓', () => {
+    const record = newRecord('a'.repeat(40), { environment: 'staging', outcome: 'rolled-back' });
+    record.phases = [
+      {
+        name: 'build',
+        status: 'succeeded',
+        startedAt: '2026-11-22T10:00:00.000Z',
+        endedAt: '2026-11-22T10:01:00.000Z',
+      },
+      { name: 'deploy', status: 'failed', startedAt: '2026-11-22T10:01:00.000Z', endedAt: '2026-11-22T10:05:00.000Z' },
+      {
+        name: 'rollback',
+        status: 'succeeded',
+        startedAt: '2026-11-22T10:05:00.000Z',
+        endedAt: '2026-11-22T10:09:00.000Z',
+      },
+    ];
+    expect(progressLine(record)).toBe('building ✓ → deploying ✗ → verifying – → rolling back ✓ → **rolled back**');
+  });
+});
