@@ -190,7 +190,8 @@ describe('Auto Scaling emulator through the real SDK', () => {
     const { InstanceRefreshId } = await start(name, { Preferences: { InstanceWarmup: 100 } });
     const cancelled = await autoscaling.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: name }));
     expect(cancelled.InstanceRefreshId).toBe(InstanceRefreshId);
-    expect((await describe1(name, InstanceRefreshId!)).Status).toBe('Cancelling');
+    // Cancelling lasts until the emulator's next 20 ms look: on a loaded machine it may already be over.
+    expect(['Cancelling', 'Cancelled']).toContain((await describe1(name, InstanceRefreshId!)).Status);
     const { final } = await settle(name, InstanceRefreshId!);
     expect(final.Status).toBe('Cancelled');
     expect(final.PercentageComplete).toBeLessThan(100);
