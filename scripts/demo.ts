@@ -32,8 +32,6 @@ async function main(): Promise<number> {
     });
   }
   try {
-    // The demo's own SDK calls (CreateRepository) go to the emulator, as the bundles' do.
-    Object.assign(process.env, sandbox.aws.clientEnv());
     detail(
       out,
       `registry       https://${sandbox.registry.host} (docker-registry, TLS + basic auth: the ECR data plane)`,

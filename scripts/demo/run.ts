@@ -29,6 +29,7 @@ export interface DemoRow {
 export interface DemoResult {
   rows: DemoRow[];
   commits: { v1: string; v2: string; v3: string };
+  world: DemoWorld;
   /** Job summary markdown of the last deploy by the all-in-one action. */
   summary: string;
   /** Sticky pull-request comment bodies, one per environment. */
@@ -178,7 +179,7 @@ async function rollbackStep(ctx: Context, label: string, target: Target, toSha: 
   detail(ctx.out, `image    ${run.outputs.image} (by digest: nothing built)`);
   detail(ctx.out, `outcome  succeeded: back on ${short(toSha)} (${seconds(step.ms)})`);
   await verifyServed(ctx, target, toSha, `${label}: the rollback action says ${short(toSha)} is live`);
-  ctx.rows.push({ step: label, target, commit: toSha, outcome: 'rolled back', served: toSha });
+  ctx.rows.push({ step: label, target, commit: toSha, outcome, served: toSha });
   return step;
 }
 
@@ -222,7 +223,7 @@ export async function runDemo(
   await rollbackStep(ctx, 'manual rollback', 'asg', v1, v3);
 
   const comments = sandbox.github.repo(GITHUB_REPOSITORY).comments.map((c) => c.body);
-  return { rows: ctx.rows, commits, summary: last.run.summary, comments };
+  return { rows: ctx.rows, commits, world, summary: last.run.summary, comments };
 }
 
 /** The closing part of the demo's output: the table of steps, then the rendered job summary and PR comments. */

@@ -40,7 +40,12 @@ export function speedUp(sandbox: Sandbox): void {
 
 export async function setUp(sandbox: Sandbox, out: Printer, commits: string[]): Promise<DemoWorld> {
   heading(out, `Creating the ECR repository ${REPOSITORY} (ECR CreateRepository, emulated)`);
-  const ecr = new ECRClient({ region: 'us-east-1' });
+  const aws = sandbox.aws.clientEnv();
+  const ecr = new ECRClient({
+    region: 'us-east-1',
+    endpoint: sandbox.aws.endpoint,
+    credentials: { accessKeyId: aws.AWS_ACCESS_KEY_ID ?? '', secretAccessKey: aws.AWS_SECRET_ACCESS_KEY ?? '' },
+  });
   try {
     const created = await ecr.send(new CreateRepositoryCommand({ repositoryName: REPOSITORY }));
     detail(out, `${created.repository?.repositoryUri}`);

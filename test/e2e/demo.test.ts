@@ -1,0 +1,69 @@
+import { ClaimMismatch, checkAppRunner, checkBootTag, checkGroup } from '../../scripts/demo/checks';
+import { type DemoResult, printResult, runDemo } from '../../scripts/demo/run';
+import { type Sandbox, startSandbox } from '../sandbox/index';
+
+// The whole demo: eight bundle runs against one sandbox (about a minute and a half on two cores).
+let sandbox: Sandbox;
+let result: DemoResult;
+const printed: string[] = [];
+
+beforeAll(async () => {
+  sandbox = await startSandbox();
+  const printer = { line: (text = '') => printed.push(text) };
+  result = await runDemo(sandbox, printer);
+  printResult(printer, result);
+}, 280_000);
+
+afterAll(async () => {
+  await sandbox?.stop();
+});
+
+describe('npm run demo', () => {
+  it('deploys v1 and v2 to both targets, rolls the broken v3 back to v2, then rolls back to v1 by hand', () => {
+    const { v1, v2, v3 } = result.commits;
+    expect(result.rows.map((r) => [r.step, r.target, r.commit, r.outcome, r.served])).toEqual([
+      ['v1', 'apprunner', v1, 'succeeded', v1],
+      ['v1', 'asg', v1, 'succeeded', v1],
+      ['v2', 'apprunner', v2, 'succeeded', v2],
+      ['v2', 'asg', v2, 'succeeded', v2],
+      ['v3 (broken)', 'apprunner', v3, 'rolled-back', v2],
+      ['v3 (broken)', 'asg', v3, 'rolled-back', v2],
+      ['manual rollback', 'apprunner', v1, 'succeeded', v1],
+      ['manual rollback', 'asg', v1, 'succeeded', v1],
+    ]);
+    // Every deploy to the group came second for its commit: the image was reused, and the demo says so.
+    expect(
+      printed.filter((line) => line.startsWith('  image    reused') && line.endsWith('nothing built')),
+    ).toHaveLength(3);
+    expect(printed.filter((line) => line.startsWith('  checked ✓'))).toHaveLength(8 + 4);
+  });
+
+  it('shows the last deploy as its job summary and its sticky pull-request comment', () => {
+    expect(result.summary).toContain('## Deploy staging: ↩️ rolled back');
+    expect(result.comments).toHaveLength(2);
+    const text = printed.join('\n');
+    expect(text).toContain('│ ## Deploy staging: ↩️ rolled back');
+    expect(text).toContain('│ <!-- aws-deploy-kit:staging -->');
+    expect(text).toContain('also on #12: ### Deploy preview: ↩️ rolled back');
+  });
+
+  it('fails a claim the running services contradict, naming what they served', async () => {
+    const { v1, v2 } = result.commits;
+    const { serviceArn, group } = result.world;
+    await expect(checkAppRunner(sandbox, serviceArn, v2, 'v2 is live')).rejects.toThrow(
+      new ClaimMismatch(
+        `v2 is live, but ${sandbox.apprunner.url(serviceArn)}/version answered "${v1}" (3 of 3 requests) instead of ${v2}`,
+      ),
+    );
+    await expect(checkGroup(sandbox, group, 3, v2, 'v2 is live')).rejects.toThrow(
+      new RegExp(`^v2 is live, but instance i-[0-9a-f]+ answered "${v1}" instead of ${v2}$`),
+    );
+    await expect(checkGroup(sandbox, group, 4, v1, 'v1 is live')).rejects.toThrow(
+      `v1 is live, but ${group} has 3 instances in service instead of 4`,
+    );
+    const v2Digest = (await sandbox.registry.client.manifest('web', `sha-${v2}`))!.digest;
+    await expect(checkBootTag(sandbox, 'web', 'staging', v2Digest, 'v2 is live')).rejects.toThrow(
+      /^v2 is live, but the boot tag web:staging names sha256:[0-9a-f]{64} instead of sha256:/,
+    );
+  });
+});
