@@ -133,7 +133,8 @@ export class RefreshFailedError extends DeployError {
 /** The error for a refresh that ended in anything but Successful; undefined when it succeeded. */
 export function refreshFailure(group: string, refresh: RefreshView): RefreshFailedError | undefined {
   const at = refresh.percentageComplete !== undefined ? ` at ${refresh.percentageComplete}%` : '';
-  const reason = refresh.statusReason ? `: ${refresh.statusReason}` : '';
+  // AWS's reasons usually end with a full stop of their own.
+  const reason = refresh.statusReason ? `: ${refresh.statusReason.replace(/\.\s*$/, '')}` : '';
   const it = `The instance refresh ${refresh.id} of ${group}`;
   const rb = refresh.rollback;
   const rollbackDetail = rb
