@@ -12,7 +12,7 @@ import {
 } from '../aws/apprunner';
 import type { Clock } from './clock';
 import { ConfigurationError, DeployError } from './errors';
-import { HealthCheckError, type HealthCheckOptions, type HealthResult, waitUntilHealthy } from './health';
+import { HealthCheckError, type HealthCheckOptions, type HealthResult, redactUrl, waitUntilHealthy } from './health';
 import type { Logger } from './logger';
 import { formatDuration, PollTimeoutError, poll } from './poller';
 import type { DeployRecord, Outcome } from './record';
@@ -383,12 +383,12 @@ async function verify(
       logger: deps.logger,
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
-    record.health = { url, healthy: true, attempts: health.attempts, ...statusOf(health) };
+    record.health = { url: redactUrl(url), healthy: true, attempts: health.attempts, ...statusOf(health) };
     return health;
   } catch (error) {
     if (error instanceof HealthCheckError) {
       record.health = {
-        url,
+        url: redactUrl(url),
         healthy: false,
         attempts: error.result.attempts,
         ...statusOf(error.result),

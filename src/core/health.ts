@@ -73,6 +73,23 @@ const BODY_READ = 64 * 1024;
 /** A redirect to another host: never followed, since the answer would not be about the service being checked. */
 class ForeignRedirect extends Error {}
 
+/**
+ * A URL fit for a log line, an error message or the record: credentials in it (https://user:password@host/health, a
+ * basic-auth staging site) are still sent by the probe, but shown as ***.
+ */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.username && !parsed.password) return url;
+    parsed.username = '***';
+    parsed.password = '';
+    return parsed.href;
+  } catch {
+    // A path ("/version") or not a URL: nothing to hide.
+    return url;
+  }
+}
+
 /** Describes an answer in one line: `HTTP 404 "Not Found"` or the network error. */
 export function describeResponse(response: ProbeResponse | undefined): string {
   if (!response) return 'no answer yet';
@@ -91,7 +108,7 @@ export async function probeOnce(options: HealthCheckOptions): Promise<ProbeRespo
     try {
       answer = await get(url, options.requestTimeoutMs ?? HEALTH_DEFAULTS.requestTimeoutMs, options.signal);
     } catch (error) {
-      return { ok: false, body: '', problem: (error as Error).message, finalUrl: url.href };
+      return { ok: false, body: '', problem: (error as Error).message, finalUrl: redactUrl(url.href) };
     }
     const body = answer.body.toString('utf8');
     const shown = answer.body.subarray(0, BODY_SHOWN).toString('utf8');
@@ -100,19 +117,27 @@ export async function probeOnce(options: HealthCheckOptions): Promise<ProbeRespo
       const target = new URL(answer.location as string, url);
       if (target.hostname !== url.hostname) {
         throw new ForeignRedirect(
-          `${url.href} redirected (HTTP ${answer.status}) to another host, ${target.host}; a health check never ` +
+          `${redactUrl(url.href)} redirected (HTTP ${answer.status}) to another host, ${target.host}; a health check never ` +
             'follows that, since the answer would not come from the service being checked. Point the URL at ' +
             'the final address.',
         );
       }
       if (hop >= MAX_REDIRECTS) {
-        return { ok: false, status: answer.status, body: shown, problem: 'too many redirects', finalUrl: url.href };
+        return {
+          ok: false,
+          status: answer.status,
+          body: shown,
+          problem: 'too many redirects',
+          finalUrl: redactUrl(url.href),
+        };
       }
-      logger.info(`Following a same-host redirect (HTTP ${answer.status}) from ${url.href} to ${target.href}`);
+      logger.info(
+        `Following a same-host redirect (HTTP ${answer.status}) from ${redactUrl(url.href)} to ${redactUrl(target.href)}`,
+      );
       url = target;
       continue;
     }
-    const result = { status: answer.status, body: shown, finalUrl: url.href };
+    const result = { status: answer.status, body: shown, finalUrl: redactUrl(url.href) };
     if (answer.status !== expectedStatus) {
       return { ...result, ok: false, problem: `expected HTTP ${expectedStatus}` };
     }
@@ -184,11 +209,12 @@ export async function waitUntilHealthy(options: HealthCheckOptions): Promise<Hea
   const intervalMs = options.intervalMs ?? HEALTH_DEFAULTS.intervalMs;
   const timeoutMs = options.timeoutMs ?? HEALTH_DEFAULTS.timeoutMs;
   const started = clock.now();
+  const shownUrl = redactUrl(options.url);
   let attempts = 0;
   let inARow = 0;
   let last: ProbeResponse | undefined;
   const result = (healthy: boolean): HealthResult => ({
-    url: options.url,
+    url: shownUrl,
     healthy,
     attempts,
     ...(last?.status !== undefined ? { lastStatus: last.status } : {}),
@@ -197,14 +223,14 @@ export async function waitUntilHealthy(options: HealthCheckOptions): Promise<Hea
   });
 
   logger.info(
-    `Checking ${options.url}: HTTP ${options.expectedStatus ?? HEALTH_DEFAULTS.expectedStatus}` +
+    `Checking ${shownUrl}: HTTP ${options.expectedStatus ?? HEALTH_DEFAULTS.expectedStatus}` +
       (options.expectedVersion ? `, body containing ${options.expectedVersion}` : '') +
       (options.expectedBody ? `, body matching /${options.expectedBody.source}/` : '') +
       `, ${needed} time(s) in a row, every ${formatDuration(intervalMs)}, for up to ${formatDuration(timeoutMs)}`,
   );
   try {
     await poll({
-      what: `Health check of ${options.url}`,
+      what: `Health check of ${shownUrl}`,
       timeoutMs,
       minDelayMs: intervalMs,
       maxDelayMs: intervalMs,
@@ -226,7 +252,7 @@ export async function waitUntilHealthy(options: HealthCheckOptions): Promise<Hea
     }
     if (error instanceof PollTimeoutError) {
       throw new HealthCheckError(
-        `Health check of ${options.url} failed: no ${needed} healthy answers in a row within ` +
+        `Health check of ${shownUrl} failed: no ${needed} healthy answers in a row within ` +
           `${formatDuration(timeoutMs)} (${attempts} attempts). Last response: ${describeResponse(last)}.`,
         result(false),
       );
@@ -234,6 +260,6 @@ export async function waitUntilHealthy(options: HealthCheckOptions): Promise<Hea
     throw error;
   }
   const done = result(true);
-  logger.info(`${options.url} is healthy: ${needed} good answers in a row after ${attempts} attempt(s)`);
+  logger.info(`${shownUrl} is healthy: ${needed} good answers in a row after ${attempts} attempt(s)`);
   return done;
 }

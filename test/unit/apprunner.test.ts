@@ -499,6 +499,21 @@ describe('deployAppRunner with a health check', () => {
     ]);
   });
 
+  it('keeps credentials of a health URL out of the record, its error and the log', async () => {
+    const { deps, options } = setup();
+    const host = await liveService();
+    const result = await deployAppRunner(
+      deps,
+      options({
+        rollbackOnFailure: false,
+        verify: { url: `http://deploy:s3cret-pw@${host}/version`, expectedVersion: 'v2\n', timeoutMs: 5_000 },
+      }),
+    );
+    expect(result.record.health?.url).toBe(`http://***@${host}/version`);
+    expect(JSON.stringify(result.record)).not.toContain('s3cret-pw');
+    expect((deps.logger as ReturnType<typeof captureLogger>).lines.join('\n')).not.toContain('s3cret-pw');
+  });
+
   it('leaves the new image in place when rollback-on-failure is false', async () => {
     const { deps, options } = setup();
     await liveService();

@@ -5,7 +5,7 @@ import { elbv2Client } from '../../aws/elbv2';
 import { rollbackAppRunner, serviceUrlOf } from '../../core/apprunner-deploy';
 import { type AsgDeps, ecrBootTag, rollbackAsg } from '../../core/asg-deploy';
 import { DeployError } from '../../core/errors';
-import { waitUntilHealthy } from '../../core/health';
+import { redactUrl, waitUntilHealthy } from '../../core/health';
 import { markVerified, readPointers } from '../../core/pointers';
 import { type DeployRecord, inPhase, parseRecord, serializeRecord } from '../../core/record';
 import { commitContextFromEnv, commitOf, commitTag } from '../../core/tags';
@@ -107,7 +107,7 @@ export async function run(deps: ActionDeps): Promise<void> {
       };
       const health = await waitUntilHealthy({ ...probe, url: healthUrl, expectedStatus: inputs.expectedStatus });
       record.health = {
-        url: healthUrl,
+        url: redactUrl(healthUrl),
         healthy: true,
         attempts: health.attempts,
         ...(health.lastStatus ? { lastStatus: health.lastStatus } : {}),
@@ -115,11 +115,11 @@ export async function run(deps: ActionDeps): Promise<void> {
       if (expectedVersion) {
         const version = await waitUntilHealthy({ ...probe, url: versionUrl, expectedVersion });
         record.health.attempts += version.attempts;
-        record.health.detail = `${versionUrl} serves ${expectedVersion}`;
+        record.health.detail = `${redactUrl(versionUrl)} serves ${expectedVersion}`;
       }
     });
   } catch (error) {
-    record.health = { url: healthUrl, healthy: false, attempts: 0, detail: (error as Error).message };
+    record.health = { url: redactUrl(healthUrl), healthy: false, attempts: 0, detail: (error as Error).message };
     if (inputs.rollbackOnFailure && previous) {
       await rollback(deps, inputs, record, previous, (error as Error).message);
     } else {
