@@ -360,7 +360,14 @@ export async function deployAsg(deps: AsgDeps, options: AsgDeployOptions): Promi
     }
   }
 
-  const refreshId = await startWhenFree(deps, request, options.onBusy, remaining());
+  let refreshId: string;
+  try {
+    refreshId = await startWhenFree(deps, request, options.onBusy, remaining());
+  } catch (error) {
+    if (!tagMoved || !bootTag) throw error;
+    // No refresh runs, but the group's next launch (a scale-out, a replaced instance) would pull the unverified image.
+    throw await restoreBootTag(bootTag, previousDigest, options.digest, error);
+  }
   logger.info(`Started instance refresh ${refreshId} of ${groupName}.`);
   options.onStarted?.(refreshId, previousDigest);
   const base = { group, refreshId, tagMoved, ...(previousDigest ? { previousDigest } : {}) };
@@ -409,6 +416,30 @@ export async function deployAsg(deps: AsgDeps, options: AsgDeployOptions): Promi
   }
   if (verify) logger.warning(`${groupName} has no target groups: nothing to verify through the load balancer.`);
   return { ...base, status: refresh.status, refresh, outcome: 'succeeded' };
+}
+
+/** The refresh never started after the boot tag moved: the tag goes back, and the error says where it points. */
+async function restoreBootTag(
+  bootTag: BootTag,
+  previousDigest: string | undefined,
+  digest: string | undefined,
+  error: unknown,
+): Promise<DeployError> {
+  const message = (error as Error).message;
+  const name = `${bootTag.repository}:${bootTag.tag}`;
+  if (!previousDigest) {
+    return new DeployError(`${message} ${name} now names ${digest} and named no image before.`, { cause: error });
+  }
+  try {
+    await bootTag.moveTo(previousDigest);
+    return new DeployError(`${message} ${name} was moved back to ${previousDigest}.`, { cause: error });
+  } catch (moveError) {
+    return new DeployError(
+      `${message} ${name} still points at the new image ${digest}: moving it back to ${previousDigest} failed ` +
+        `(${(moveError as Error).message}). Run the rollback action before the group launches an instance.`,
+      { cause: error },
+    );
+  }
 }
 
 /**
