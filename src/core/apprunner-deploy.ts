@@ -243,22 +243,31 @@ async function watchPushDeployment(run: Run, service: AppRunnerService, image: I
     `${service.name} tracks ${image.identifier} with automatic deployments on: pushing that tag starts a ` +
       'deployment by itself, so this step watches that deployment instead of starting a second one.',
   );
+  const firstPage = (match: (op: AppRunnerOperation) => boolean) => findOperation(client, run.serviceArn, match, 1);
+  // The operations there before this step looked: a START_DEPLOYMENT that is not among them was started by the push,
+  // even when it already ended between two looks. Missing a fast one would mean starting a second deployment.
+  const page: AppRunnerOperation[] = [];
+  await firstPage((op) => {
+    page.push(op);
+    return false;
+  });
+  const before = new Set(page.map((op) => op.id));
+  const running = page.find((op) => operationState(op.status) === 'running');
   const isPushDeployment = (op: AppRunnerOperation) =>
-    op.type === 'START_DEPLOYMENT' && operationState(op.status) === 'running';
+    op.type === 'START_DEPLOYMENT' && (operationState(op.status) === 'running' || !before.has(op.id));
   const adopt = (op: AppRunnerOperation) => {
     logger.info(`Watching ${describeOperation(op)}, started by the push.`);
     return op.id;
   };
-  const firstPage = (match: (op: AppRunnerOperation) => boolean) => findOperation(client, run.serviceArn, match, 1);
 
   if (service.status === 'OPERATION_IN_PROGRESS') {
-    const op = await firstPage((o) => operationState(o.status) === 'running');
-    if (op && isPushDeployment(op)) return adopt(op);
+    if (running && isPushDeployment(running)) return adopt(running);
     await whenIdle(run, service);
   }
+  const pickupMs = Math.min(PUSH_PICKUP_MS, remaining(run));
   const found = await poll<AppRunnerOperation | undefined>({
     what: `the deployment started by the push of ${image.identifier}`,
-    timeoutMs: Math.min(PUSH_PICKUP_MS, remaining(run)),
+    timeoutMs: pickupMs,
     minDelayMs: run.minDelayMs,
     maxDelayMs: run.maxDelayMs,
     ...pollCommon(run),
@@ -272,7 +281,7 @@ async function watchPushDeployment(run: Run, service: AppRunnerService, image: I
   });
   if (found) return adopt(found);
   logger.info(
-    `App Runner started no deployment of ${image.identifier} within ${formatDuration(PUSH_PICKUP_MS)} ` +
+    `App Runner started no deployment of ${image.identifier} within ${formatDuration(pickupMs)} ` +
       '(the push may have been deployed already): starting one (StartDeployment).',
   );
   try {

@@ -566,3 +566,23 @@ describe('deploy-apprunner inputs', () => {
     expect((error as ConfigurationError).input).toBe(input);
   });
 });
+
+describe('auto-deploy: a push deployment that ends between two looks', () => {
+  it('is still adopted (no second deployment), while an older finished one is not', async () => {
+    const { clock, deps, options } = setup();
+    const TAG = `${REGISTRY}/web:latest`;
+    const start = clock.now();
+    apprunner.on(DescribeServiceCommand).resolves(serviceReply(TAG, 'RUNNING', true));
+    const old = { Id: 'old-push', Type: 'START_DEPLOYMENT', Status: 'SUCCEEDED' };
+    // The push's deployment starts and succeeds within the first 5 s: no look ever sees it running.
+    apprunner.on(ListOperationsCommand).callsFake(() => ({
+      OperationSummaryList:
+        clock.now() - start < 1 ? [old] : [{ Id: 'fast-push', Type: 'START_DEPLOYMENT', Status: 'SUCCEEDED' }, old],
+    }));
+
+    const result = await deployAppRunner(deps, options({ image: TAG }));
+
+    expect(result).toMatchObject({ operationId: 'fast-push', status: 'SUCCEEDED' });
+    expect(apprunner.commandCalls(StartDeploymentCommand)).toHaveLength(0);
+  });
+});

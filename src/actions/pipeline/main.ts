@@ -35,10 +35,9 @@ export async function run(deps: ActionDeps): Promise<void> {
     ...inputs.passThrough,
     repository: inputs.repository,
     region: inputs.region,
-    // The boot tag is the deploy trigger of an ASG: refresh-asg moves it, never the build.
-    tags: [inputs.passThrough.tags, inputs.target === 'asg' && inputs.bootTag === 'latest' ? '' : 'latest']
-      .filter(Boolean)
-      .join('\n'),
+    // Only sha-<commit> and the user's tags here: `latest` and the environment tag move after the new version is
+    // verified. A service (or boot tag) that tracks one of them must still name the old image if we roll back.
+    tags: inputs.passThrough.tags,
   });
   let record = recordOf(built.outputs);
   if (!record) throw built.error;
@@ -120,7 +119,13 @@ export async function run(deps: ActionDeps): Promise<void> {
     });
   } catch (error) {
     record.health = { url: redactUrl(healthUrl), healthy: false, attempts: 0, detail: (error as Error).message };
-    if (inputs.rollbackOnFailure && previous) {
+    if (deps.signal.aborted) {
+      // A cancelled job is not a failed check: a rollback now could not be watched and would be reported as failed.
+      record.outcome = 'failed';
+      deps.logger.warning(
+        `The job was cancelled during verification: ${inputs.environment} keeps the new image; nothing was rolled back.`,
+      );
+    } else if (inputs.rollbackOnFailure && previous) {
       await rollback(deps, inputs, record, previous, (error as Error).message);
     } else {
       record.outcome = 'failed';
@@ -139,7 +144,7 @@ export async function run(deps: ActionDeps): Promise<void> {
     await promoteImage(ecr, {
       repository: inputs.repository,
       source: digest,
-      tags: [inputs.environment.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-')],
+      tags: [inputs.environment.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-'), 'latest'],
       logger: deps.logger,
     });
   }).catch((error: unknown) => deps.logger.warning((error as Error).message));
