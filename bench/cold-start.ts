@@ -39,6 +39,24 @@ export const BUNDLE_SETUP: Record<string, BundleSetup> = {
   // A health check polls a refused connection until its deadline: give it a loopback server that answers 200 at once.
   'health-check': { inputs: { url: '{ok}/health', 'consecutive-successes': '1' } },
   'refresh-asg': { inputs: { 'asg-name': 'web-asg' } },
+  // The all-in-one action stops at build-push's first ECR call; rollback at its first look at the service.
+  pipeline: {
+    inputs: {
+      target: 'apprunner',
+      repository: 'web',
+      environment: 'staging',
+      commit: 'a'.repeat(40),
+      'service-arn': 'arn:aws:apprunner:us-east-1:123456789012:service/web/0123456789abcdef0123456789abcdef',
+    },
+  },
+  rollback: {
+    inputs: {
+      environment: 'staging',
+      target: 'apprunner',
+      repository: 'web',
+      'service-arn': 'arn:aws:apprunner:us-east-1:123456789012:service/web/0123456789abcdef0123456789abcdef',
+    },
+  },
   'refresh-asg-post': {
     state: { 'refresh-id': '08b91cf7-8fa6-48af-b6a6-d227f40f1b9b', 'asg-name': 'web-asg', 'cancel-on-abort': 'true' },
   },
