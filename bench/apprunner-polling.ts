@@ -13,9 +13,7 @@ import { FakeClock } from '../src/core/clock';
 import { silentLogger } from '../src/core/logger';
 import { newRecord } from '../src/core/record';
 import type { Bench, BenchContext, BenchReport } from './lib';
-
-export const TARGET_CALLS = 40;
-export const TARGET_LATE_MS = 10_000;
+import { measureWaits, TARGET_CALLS, TARGET_LATE_MS, WAIT_COLUMNS } from './waits';
 
 const ARN = 'arn:aws:apprunner:us-east-1:123456789012:service/web-app/0123456789abcdef0123456789abcdef';
 const REGISTRY = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
@@ -117,29 +115,10 @@ export const bench: Bench = {
   name: 'apprunner-polling',
   description: 'App Runner API calls and detection delay of the deploy-apprunner wait (simulated clock)',
   async run(ctx: BenchContext): Promise<BenchReport> {
-    const rows: (string | number)[][] = [];
-    const data: Record<string, { calls: number[]; lateMs: number[] }> = {};
-    for (const scenario of SCENARIOS) {
-      const samples = [];
-      // The poller jitters its delays: many runs show the spread.
-      for (let i = 0; i < Math.max(ctx.runs, 50); i++) samples.push(await once(scenario));
-      const calls = samples.map((s) => s.calls);
-      const late = samples.map((s) => s.lateMs);
-      data[scenario.name] = { calls, lateMs: late };
-      rows.push([
-        scenario.name,
-        samples.length,
-        Math.min(...calls),
-        Math.max(...calls),
-        (Math.max(...late) / 1000).toFixed(1),
-        (late.reduce((a, b) => a + b, 0) / late.length / 1000).toFixed(1),
-      ]);
-    }
-    const five = data['5-minute operation']!;
-    const meets = Math.max(...five.calls) <= TARGET_CALLS && Math.max(...five.lateMs) <= TARGET_LATE_MS;
+    const { rows, data, meets } = await measureWaits(ctx, SCENARIOS, once, '5-minute operation');
     return {
       title: 'App Runner deploy wait: API calls (DescribeService + UpdateService + ListOperations) and lateness',
-      columns: ['scenario', 'runs', 'calls min', 'calls max', 'late max (s)', 'late mean (s)'],
+      columns: WAIT_COLUMNS,
       rows,
       notes: [
         `target for a 5-minute operation: <= ${TARGET_CALLS} calls and <= ${TARGET_LATE_MS / 1000} s late: ${meets ? 'met' : 'NOT MET'}`,
