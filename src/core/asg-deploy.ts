@@ -37,6 +37,17 @@ export interface AsgDeps {
   pollDelays?: { minDelayMs: number; maxDelayMs: number };
 }
 
+/** What every wait of this module shares: delays (2 s doubling to 10 s unless set), clock, logger, cancellation. */
+function pollSettings(deps: AsgDeps) {
+  return {
+    minDelayMs: deps.pollDelays?.minDelayMs ?? 2_000,
+    maxDelayMs: deps.pollDelays?.maxDelayMs ?? 10_000,
+    clock: deps.clock,
+    logger: deps.logger,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  };
+}
+
 /** The tag the instances' user data pulls at boot, e.g. `web:latest`. */
 export interface BootTag {
   repository: string;
@@ -195,11 +206,7 @@ export async function waitForRefresh(
   return poll({
     what: `Instance refresh ${refreshId} of ${group}`,
     timeoutMs: options.timeoutMs,
-    minDelayMs: deps.pollDelays?.minDelayMs ?? 2_000,
-    maxDelayMs: deps.pollDelays?.maxDelayMs ?? 10_000,
-    clock: deps.clock,
-    logger: deps.logger,
-    ...(deps.signal ? { signal: deps.signal } : {}),
+    ...pollSettings(deps),
     check: async () => {
       const refresh = await getRefresh(deps.autoscaling, group, refreshId);
       if (refresh.status === 'RollbackInProgress' && !rollbackSeen) {
@@ -261,11 +268,7 @@ export async function verifyTargetGroups(deps: AsgDeps, group: GroupInfo, timeou
     return await poll({
       what: `Target health of ${group.name}`,
       timeoutMs,
-      minDelayMs: deps.pollDelays?.minDelayMs ?? 2_000,
-      maxDelayMs: deps.pollDelays?.maxDelayMs ?? 10_000,
-      clock: deps.clock,
-      logger: deps.logger,
-      ...(deps.signal ? { signal: deps.signal } : {}),
+      ...pollSettings(deps),
       check: async () => {
         last = await targetHealth(elbv2, group.targetGroupArns);
         const bad = last.filter((t) => t.state !== 'healthy');

@@ -48,8 +48,13 @@ export function imageTags(sha: string, extra: readonly string[], input = 'tags')
 }
 
 /** The tag that points at the image an environment last verified: moved only after the deploy is verified. */
+/** The tag named after an environment ("Production EU" -> "production-eu"), moved after a verified deploy. */
+export function environmentTag(environment: string): string {
+  return environment.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-');
+}
+
 export function environmentPointerTag(environment: string): string {
-  const tag = `deployed-${environment.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-')}`;
+  const tag = `deployed-${environmentTag(environment)}`;
   if (tag.length > 128)
     throw new ConfigurationError('environment', environment, 'an environment name of at most 119 characters');
   return tag;

@@ -58,3 +58,19 @@ export function validateCommitSha(input: string, value: string | undefined): str
 export function isDigest(value: string): boolean {
   return digestPattern.test(value);
 }
+
+const appRunnerArnPattern =
+  /^arn:aws[a-z-]*:apprunner:([a-z0-9-]+):\d{12}:service\/[A-Za-z0-9][A-Za-z0-9_-]*\/[0-9a-f]{32}$/;
+
+/** An App Runner service ARN; returns the region it names (the service lives there). */
+export function validateAppRunnerServiceArn(input: string, value: string): { arn: string; region: string } {
+  const match = appRunnerArnPattern.exec(value);
+  if (!match?.[1]) {
+    throw new ConfigurationError(
+      input,
+      value,
+      'an App Runner service ARN such as "arn:aws:apprunner:us-east-1:123456789012:service/web/0123456789abcdef0123456789abcdef"',
+    );
+  }
+  return { arn: value, region: match[1] };
+}

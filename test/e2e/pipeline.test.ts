@@ -125,4 +125,24 @@ describe('the all-in-one action against the sandbox', () => {
     expect(run.errors[0]).toBe(`Input 'target' has an invalid value "ecs": expected one of "apprunner", "asg".`);
     expect(sandbox.aws.calls.length).toBe(callsBefore);
   });
+
+  it('refuses a bad service ARN or refresh preference before building anything or calling AWS', async () => {
+    const callsBefore = sandbox.aws.calls.length;
+    const tagsBefore = await sandbox.registry.client.tags('web');
+    const badArn = await pipeline('dddddddddddddddddddddddddddddddddddddd44', {
+      'service-arn': 'arn:aws:apprunner:nowhere',
+    });
+    expect(badArn.exitCode).toBe(1);
+    expect(badArn.errors[0]).toMatch(/^Input 'service-arn' has an invalid value "arn:aws:apprunner:nowhere"/);
+    const badPreference = await pipeline('dddddddddddddddddddddddddddddddddddddd44', {
+      target: 'asg',
+      'asg-name': 'web-asg',
+      'health-url': 'http://127.0.0.1:1/health',
+      'min-healthy-percentage': '150',
+    });
+    expect(badPreference.exitCode).toBe(1);
+    expect(badPreference.errors[0]).toMatch(/^Input 'min-healthy-percentage' has an invalid value "150"/);
+    expect(sandbox.aws.calls.length).toBe(callsBefore);
+    expect(await sandbox.registry.client.tags('web')).toEqual(tagsBefore);
+  });
 });

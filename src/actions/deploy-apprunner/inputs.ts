@@ -3,7 +3,7 @@ import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
 import { type DeployRecord, newRecord, parseRecord, runFromEnv } from '../../core/record';
 import { commitContextFromEnv, commitOf } from '../../core/tags';
-import { validateRegion } from '../../core/validate';
+import { validateAppRunnerServiceArn, validateRegion } from '../../core/validate';
 import { parseHealthInputs } from '../health-check/inputs';
 
 export interface DeployAppRunnerInputs {
@@ -20,23 +20,17 @@ export interface DeployAppRunnerInputs {
   rollbackOnFailure: boolean;
 }
 
-const arnPattern = /^arn:aws[a-z-]*:apprunner:([a-z0-9-]+):\d{12}:service\/[A-Za-z0-9][A-Za-z0-9_-]*\/[0-9a-f]{32}$/;
-
 /** Parses and checks every input before any AWS call. */
 export function parseDeployAppRunnerInputs(read: InputReader, env: NodeJS.ProcessEnv): DeployAppRunnerInputs {
   const p = inputParser(read);
   const serviceArn = p.required('service-arn', 'the ARN of an App Runner service');
-  const arn = arnPattern.exec(serviceArn);
-  if (!arn) {
-    throw new ConfigurationError(
-      'service-arn',
-      serviceArn,
-      'an App Runner service ARN such as "arn:aws:apprunner:us-east-1:123456789012:service/web/0123456789abcdef0123456789abcdef"',
-    );
-  }
+  const arnRegion = validateAppRunnerServiceArn('service-arn', serviceArn).region;
   const image = parseImageReference('image', p.required('image', 'an image URI with a digest or a tag')).identifier;
   // The service lives in the ARN's region; an explicit input still wins so that a mismatch is reported by AWS.
-  const region = validateRegion('region', p.optional('region') ?? arn[1] ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION);
+  const region = validateRegion(
+    'region',
+    p.optional('region') ?? arnRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
+  );
   const timeoutMinutes = p.number('timeout-minutes', 30, 0.1, 360);
   const onBusy = p.oneOf('on-busy', ['wait', 'fail'] as const, 'wait');
 

@@ -1,6 +1,6 @@
 import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
-import { validateRegion, validateRepositoryName, validateTag } from '../../core/validate';
+import { validateAppRunnerServiceArn, validateRegion, validateRepositoryName, validateTag } from '../../core/validate';
 
 export type Target = 'apprunner' | 'asg';
 
@@ -81,10 +81,11 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
     throw new ConfigurationError('service-arn', '', 'the App Runner service ARN (target is apprunner)');
   if (target === 'asg' && !asgName)
     throw new ConfigurationError('asg-name', '', 'the Auto Scaling group name (target is asg)');
-  const arnRegion = serviceArn?.split(':')[3];
+  // Checked here, not first by deploy-apprunner: a bad ARN must fail before anything is built and pushed.
+  const arnRegion = serviceArn ? validateAppRunnerServiceArn('service-arn', serviceArn).region : undefined;
   const region = validateRegion(
     'region',
-    p.optional('region') ?? (arnRegion || undefined) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
+    p.optional('region') ?? arnRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
   );
   const healthUrl = httpUrl('health-url', p.optional('health-url'));
   if (target === 'asg' && !healthUrl) {

@@ -1,3 +1,4 @@
+import type { ECRClient } from '@aws-sdk/client-ecr';
 import { appRunnerClient, describeService } from '../../aws/apprunner';
 import { autoScalingClient } from '../../aws/autoscaling';
 import { ecrClient, findImage, promoteImage } from '../../aws/ecr';
@@ -8,11 +9,13 @@ import { DeployError } from '../../core/errors';
 import { redactUrl, waitUntilHealthy } from '../../core/health';
 import { markVerified, readPointers } from '../../core/pointers';
 import { type DeployRecord, inPhase, parseRecord, serializeRecord } from '../../core/record';
-import { commitContextFromEnv, commitOf, commitTag } from '../../core/tags';
+import { commitContextFromEnv, commitOf, commitTag, environmentTag } from '../../core/tags';
 import { validateCommitSha } from '../../core/validate';
+import { parseBuildPushInputs } from '../build-push/inputs';
 import { run as buildPush } from '../build-push/main';
 import { runStep } from '../compose';
 import { run as deployAppRunner } from '../deploy-apprunner/main';
+import { parseRefreshAsgInputs } from '../refresh-asg/inputs';
 import { run as refreshAsg } from '../refresh-asg/main';
 import { run as report } from '../report/main';
 import type { ActionDeps } from '../runtime';
@@ -29,16 +32,30 @@ export async function run(deps: ActionDeps): Promise<void> {
 
   const section = (title: string) => deps.logger.info(`\n━━ ${title} ━━`);
   const ecr = ecrClient(inputs.region, deps.env);
-
-  section(`build and push ${inputs.repository}`);
-  const built = await runStep(deps, buildPush, {
+  const buildInputs = {
     ...inputs.passThrough,
     repository: inputs.repository,
     region: inputs.region,
     // Only sha-<commit> and the user's tags here: `latest` and the environment tag move after the new version is
     // verified. A service (or boot tag) that tracks one of them must still name the old image if we roll back.
     tags: inputs.passThrough.tags,
-  });
+  };
+  const refreshInputs = {
+    ...inputs.passThrough,
+    'asg-name': inputs.asgName,
+    repository: inputs.repository,
+    'boot-tag': inputs.bootTag,
+    region: inputs.region,
+    'timeout-minutes': String(inputs.timeoutMinutes),
+  };
+  // The single actions' own parsers check what the pipeline hands on, so a bad refresh preference fails now, not
+  // after the image was built and pushed.
+  const reader = (values: Record<string, string | undefined>) => (name: string) => values[name] ?? '';
+  parseBuildPushInputs(reader(buildInputs), deps.env);
+  if (inputs.target === 'asg') parseRefreshAsgInputs(reader(refreshInputs), deps.env);
+
+  section(`build and push ${inputs.repository}`);
+  const built = await runStep(deps, buildPush, buildInputs);
   let record = recordOf(built.outputs);
   if (!record) throw built.error;
   record.environment = inputs.environment;
@@ -59,16 +76,7 @@ export async function run(deps: ActionDeps): Promise<void> {
           'timeout-minutes': String(inputs.timeoutMinutes),
           'rollback-on-failure': 'false',
         })
-      : await runStep(deps, refreshAsg, {
-          ...inputs.passThrough,
-          'asg-name': inputs.asgName,
-          image,
-          repository: inputs.repository,
-          'boot-tag': inputs.bootTag,
-          region: inputs.region,
-          record: serializeRecord(record),
-          'timeout-minutes': String(inputs.timeoutMinutes),
-        });
+      : await runStep(deps, refreshAsg, { ...refreshInputs, image, record: serializeRecord(record) });
   record = recordOf(deployed.outputs) ?? record;
   const previous = deployed.outputs['previous-image'] || undefined;
   if (previous) deps.setOutput('previous-image', previous);
@@ -82,6 +90,7 @@ export async function run(deps: ActionDeps): Promise<void> {
       await rollback(
         deps,
         inputs,
+        ecr,
         record,
         previous,
         `the instance refresh failed: ${(deployed.error as Error).message}`,
@@ -126,7 +135,7 @@ export async function run(deps: ActionDeps): Promise<void> {
         `The job was cancelled during verification: ${inputs.environment} keeps the new image; nothing was rolled back.`,
       );
     } else if (inputs.rollbackOnFailure && previous) {
-      await rollback(deps, inputs, record, previous, (error as Error).message);
+      await rollback(deps, inputs, ecr, record, previous, (error as Error).message);
     } else {
       record.outcome = 'failed';
     }
@@ -144,7 +153,7 @@ export async function run(deps: ActionDeps): Promise<void> {
     await promoteImage(ecr, {
       repository: inputs.repository,
       source: digest,
-      tags: [inputs.environment.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-'), 'latest'],
+      tags: [environmentTag(inputs.environment), 'latest'],
       logger: deps.logger,
     });
   }).catch((error: unknown) => deps.logger.warning((error as Error).message));
@@ -159,6 +168,7 @@ function recordOf(outputs: Record<string, string>): DeployRecord | undefined {
 async function rollback(
   deps: ActionDeps,
   inputs: PipelineInputs,
+  ecr: ECRClient,
   record: DeployRecord,
   previous: string,
   reason: string,
@@ -190,7 +200,6 @@ async function rollback(
     logger: deps.logger,
     signal: deps.signal,
   };
-  const ecr = ecrClient(inputs.region, deps.env);
   try {
     await inPhase(record, 'rollback', deps.clock, () =>
       rollbackAsg(asg, {

@@ -2,7 +2,13 @@ import type { VerifyOptions } from '../../core/apprunner-deploy';
 import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
 import { environmentPointerTag } from '../../core/tags';
-import { validateCommitSha, validateRegion, validateRepositoryName, validateTag } from '../../core/validate';
+import {
+  validateAppRunnerServiceArn,
+  validateCommitSha,
+  validateRegion,
+  validateRepositoryName,
+  validateTag,
+} from '../../core/validate';
 import { parseHealthInputs } from '../health-check/inputs';
 
 export type RollbackTarget = { kind: 'apprunner'; serviceArn: string } | { kind: 'asg'; asgName: string };
@@ -28,7 +34,6 @@ export interface RollbackInputs {
   dryRun: boolean;
 }
 
-const arnPattern = /^arn:aws[a-z-]*:apprunner:([a-z0-9-]+):\d{12}:service\/[A-Za-z0-9][A-Za-z0-9_-]*\/[0-9a-f]{32}$/;
 /** GitHub environment names: up to 255 printable characters, no commas/semicolons/quotes/angle brackets. */
 const environmentPattern = /^[^,;'"`<>\\\p{Cc}]{1,255}$/u;
 
@@ -59,16 +64,8 @@ export function parseRollbackInputs(read: InputReader, env: NodeJS.ProcessEnv): 
   let arnRegion: string | undefined;
   if (kind === 'apprunner') {
     if (serviceArn === undefined) throw new ConfigurationError('service-arn', '', 'the ARN of the App Runner service');
-    const match = arnPattern.exec(serviceArn);
-    if (!match) {
-      throw new ConfigurationError(
-        'service-arn',
-        serviceArn,
-        'an App Runner service ARN such as "arn:aws:apprunner:us-east-1:123456789012:service/web/0123456789abcdef0123456789abcdef"',
-      );
-    }
+    arnRegion = validateAppRunnerServiceArn('service-arn', serviceArn).region;
     if (asgName !== undefined) throw new ConfigurationError('asg-name', asgName, 'empty when target is "apprunner"');
-    arnRegion = match[1];
     target = { kind, serviceArn };
   } else {
     if (asgName === undefined) throw new ConfigurationError('asg-name', '', 'the name of the EC2 Auto Scaling group');
