@@ -10,6 +10,8 @@ export interface RecordedCall {
   operation: string;
   params: Record<string, unknown>;
   at: number;
+  /** The raw answer as sent (set once it is), for test/sandbox/model-conformance.test.ts to hold against AWS's model. */
+  response?: { status: number; headers: Record<string, string>; body: string };
 }
 
 export type OperationHandler = (params: Record<string, unknown>) => unknown | Promise<unknown>;
@@ -123,7 +125,7 @@ export class AwsEmulator {
           new AwsFault('UnknownOperationException', `Unknown operation ${operation}`),
           requestId,
         );
-      this.calls.push({ service: service.name, operation, params, at: Date.now() });
+      this.record(res, { service: service.name, operation, params, at: Date.now() });
       if (
         await this.injectFault(res, service.name, operation, (fault) =>
           this.jsonError(res, service.contentType, fault, requestId),
@@ -147,7 +149,7 @@ export class AwsEmulator {
     const handler = service.operations[action];
     if (!handler)
       return this.xmlError(res, new AwsFault('InvalidAction', `Could not find operation ${action}`), requestId);
-    this.calls.push({ service: service.name, operation: action, params, at: Date.now() });
+    this.record(res, { service: service.name, operation: action, params, at: Date.now() });
     if (await this.injectFault(res, service.name, action, (fault) => this.xmlError(res, fault, requestId))) return;
     try {
       const result = await handler(params);
@@ -156,6 +158,22 @@ export class AwsEmulator {
     } catch (error) {
       this.xmlError(res, asFault(error), requestId);
     }
+  }
+
+  /** Records the call, and its answer when it is sent. */
+  private record(res: ServerResponse, call: RecordedCall): void {
+    this.calls.push(call);
+    let headers: Record<string, string> = {};
+    const writeHead = res.writeHead.bind(res) as (status: number, h?: Record<string, string>) => ServerResponse;
+    res.writeHead = ((status: number, h: Record<string, string> = {}) => {
+      headers = Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), String(v)]));
+      return writeHead(status, h);
+    }) as ServerResponse['writeHead'];
+    const end = res.end.bind(res) as (body?: string) => ServerResponse;
+    res.end = ((body?: string) => {
+      call.response = { status: res.statusCode, headers, body: body ?? '' };
+      return end(body);
+    }) as ServerResponse['end'];
   }
 
   /** Applies an injected fault; true when the call was answered (or dropped) by it. */

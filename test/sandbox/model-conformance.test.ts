@@ -1,0 +1,422 @@
+import {
+  AppRunnerClient,
+  CreateServiceCommand,
+  DescribeServiceCommand,
+  ListOperationsCommand,
+  PauseServiceCommand,
+  ResumeServiceCommand,
+  StartDeploymentCommand,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-apprunner';
+import {
+  AutoScalingClient,
+  CancelInstanceRefreshCommand,
+  DescribeAutoScalingGroupsCommand,
+  DescribeInstanceRefreshesCommand,
+  RollbackInstanceRefreshCommand,
+  StartInstanceRefreshCommand,
+} from '@aws-sdk/client-auto-scaling';
+import {
+  BatchDeleteImageCommand,
+  BatchGetImageCommand,
+  CreateRepositoryCommand,
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  GetAuthorizationTokenCommand,
+  PutImageCommand,
+} from '@aws-sdk/client-ecr';
+import {
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { poll } from '../../src/core/poller';
+import { docker } from './docker';
+import { AutoScalingEmulator } from './emulator/autoscaling';
+import { Elbv2Emulator } from './emulator/elbv2';
+import { AwsEmulator, type RecordedCall } from './emulator/server';
+import { FakeLauncher } from './fake-launcher';
+import { type Sandbox, startSandbox } from './index';
+import { checkCall, loadModels, parseXml, type ServiceModel } from './model-check';
+import { sampleAppContext } from './sample-app';
+
+// Every operation the emulators serve, driven with the real SDK clients (successes and the main errors), and every
+// raw answer held against AWS's own model of that service (botocore's service-2.json). A new emulated operation
+// without a drive here fails the last test, so the check stays standing. Needs python3 with botocore: without it
+// this file fails (it never skips), saying how to install it.
+
+jest.setTimeout(120_000);
+
+/** Emulator service name → botocore model name. */
+const MODEL_OF: Record<string, string> = {
+  ecr: 'ecr',
+  apprunner: 'apprunner',
+  autoscaling: 'autoscaling',
+  elbv2: 'elbv2',
+};
+
+let models: Record<string, ServiceModel>;
+let sandbox: Sandbox;
+/** Auto Scaling and ELBv2 over fake instances: the state machine, not real images, is what is exercised here. */
+let fleet: AwsEmulator;
+let asg: AutoScalingEmulator;
+let launcher: FakeLauncher;
+const savedEnv = { ...process.env };
+
+const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+
+beforeAll(async () => {
+  // First, so a missing botocore fails the file at once with the install hint.
+  models = loadModels(Object.values(MODEL_OF)).models;
+  sandbox = await startSandbox();
+  sandbox.apprunner.timing = { deployMs: 200, healthCheckMs: 600, pendingMs: 50 };
+  fleet = new AwsEmulator();
+  launcher = new FakeLauncher();
+  asg = new AutoScalingEmulator(launcher);
+  asg.timing = { bootMs: 20, healthCheckMs: 30, graceMs: 400, secondMs: 5, waitMs: 300, pendingMs: 20 };
+  fleet.register(asg.definition());
+  fleet.register(new Elbv2Emulator(asg).definition());
+  await fleet.start();
+  Object.assign(process.env, sandbox.aws.clientEnv(), {
+    AWS_ENDPOINT_URL_AUTO_SCALING: fleet.endpoint,
+    AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: fleet.endpoint,
+    // One attempt per call: every recorded answer is the one the SDK acted on.
+    AWS_MAX_ATTEMPTS: '1',
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await asg?.stop();
+  await fleet?.stop();
+  await sandbox?.stop();
+  process.env = savedEnv;
+});
+
+function allCalls(): RecordedCall[] {
+  return [...(sandbox?.aws.calls ?? []), ...(fleet?.calls ?? [])];
+}
+
+/**
+ * Where AWS itself answers outside its model, so the emulator does too (each with why). Keep this list short: a line
+ * here must cite what AWS really sends.
+ */
+const AWS_OUTSIDE_ITS_MODEL: { problem: RegExp; why: string }[] = [
+  {
+    problem: /^apprunner\.\w+\.Service\.ServiceId: "[0-9a-f]{32}" does not match/,
+    why:
+      'App Runner service ids are 32 hex digits without dashes (the last segment of every service ARN, ' +
+      'e.g. service/python-app/8fe1e10304f84fd2b0df550fe98a71fa in AWS docs), not the UUID the model pattern names.',
+  },
+];
+
+/** Every distinct way a recorded answer of `service` breaks its model, one line each. */
+function violations(service: string): string[] {
+  const model = models[MODEL_OF[service]!]!;
+  const problems = allCalls()
+    .filter((c) => c.service === service)
+    .flatMap((c) => checkCall(model, c))
+    .filter((p) => !AWS_OUTSIDE_ITS_MODEL.some((known) => known.problem.test(p)));
+  return [...new Set(problems)];
+}
+
+/** Runs a call that must fail, returning the SDK's error (its recorded answer is checked like any other). */
+async function failure(promise: Promise<unknown>): Promise<Error & { name: string }> {
+  const outcome = await promise.then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+  if (!outcome) throw new Error('the call succeeded where an error was driven');
+  return outcome;
+}
+
+describe('the model check itself', () => {
+  it('catches an unknown member, a wrong type, a bad enum, an ISO timestamp in JSON and an unlisted error', () => {
+    const ecr = models.ecr!;
+    const call = (status: number, body: unknown, headers: Record<string, string> = {}): RecordedCall => ({
+      service: 'ecr',
+      operation: 'DescribeRepositories',
+      params: {},
+      at: 0,
+      response: { status, headers, body: JSON.stringify(body) },
+    });
+    const problems = checkCall(
+      ecr,
+      call(200, {
+        repositories: [{ repositoryName: 5, imageTagMutability: 'SOMETIMES', createdAt: '2026-01-01T00:00:00Z' }],
+        extra: true,
+      }),
+    );
+    expect(problems).toEqual([
+      expect.stringContaining('repositoryName: a number where the model has a string'),
+      expect.stringContaining('"SOMETIMES" is not one of'),
+      expect.stringContaining('createdAt: a string where the model has a timestamp'),
+      expect.stringContaining('extra: not a member'),
+    ]);
+    expect(checkCall(ecr, call(400, { message: 'x' }, { 'x-amzn-errortype': 'ImageNotFoundException' }))[0]).toContain(
+      'not one the model lets it return',
+    );
+  });
+
+  it('catches a query answer without its <Result> wrapper and an epoch timestamp in XML', () => {
+    const autoscaling = models.autoscaling!;
+    const answer = (body: string): RecordedCall => ({
+      service: 'autoscaling',
+      operation: 'DescribeInstanceRefreshes',
+      params: {},
+      at: 0,
+      response: { status: 200, headers: {}, body },
+    });
+    const meta = '<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata>';
+    expect(
+      checkCall(autoscaling, answer(`<DescribeInstanceRefreshesResponse>${meta}</DescribeInstanceRefreshesResponse>`)),
+    ).toEqual([expect.stringContaining('no <DescribeInstanceRefreshesResult>')]);
+    const refresh =
+      '<InstanceRefreshes><member><InstanceRefreshId>i</InstanceRefreshId><StartTime>1767225600</StartTime>' +
+      '<Status>Done</Status></member></InstanceRefreshes>';
+    expect(
+      checkCall(
+        autoscaling,
+        answer(
+          `<DescribeInstanceRefreshesResponse><DescribeInstanceRefreshesResult>${refresh}</DescribeInstanceRefreshesResult>${meta}</DescribeInstanceRefreshesResponse>`,
+        ),
+      ),
+    ).toEqual([expect.stringContaining('is not ISO-8601'), expect.stringContaining('"Done" is not one of')]);
+    expect(parseXml('<a><b>1 &amp; 2</b></a>').children[0]!.children[0]!.text).toBe('1 & 2');
+  });
+});
+
+describe('ECR answers conform to the ecr 2015-09-21 model', () => {
+  let manifest: string;
+  beforeAll(async () => {
+    const ecr = new ECRClient({});
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'web' }));
+    await failure(ecr.send(new CreateRepositoryCommand({ repositoryName: 'web' })));
+    await failure(ecr.send(new CreateRepositoryCommand({ repositoryName: 'Bad_Name' })));
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'frozen', imageTagMutability: 'IMMUTABLE' }));
+    const auth = await ecr.send(new GetAuthorizationTokenCommand({}));
+    const data = auth.authorizationData![0]!;
+    const password = Buffer.from(data.authorizationToken!, 'base64').toString().replace(/^AWS:/, '');
+    const registry = new URL(data.proxyEndpoint!).host;
+    await docker(['login', '--username', 'AWS', '--password-stdin', registry], sandbox.env(), password);
+    const context = await sampleAppContext();
+    await docker(['build', '-t', `${registry}/web:v1`, '--build-arg', 'VERSION=v1', context], sandbox.env());
+    await docker(['push', `${registry}/web:v1`], sandbox.env());
+    await docker(['tag', `${registry}/web:v1`, `${registry}/frozen:release`], sandbox.env());
+    await docker(['push', `${registry}/frozen:release`], sandbox.env());
+
+    await ecr.send(new DescribeRepositoriesCommand({}));
+    await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['web'] }));
+    await failure(ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['nowhere'] })));
+    await failure(ecr.send(new DescribeRepositoriesCommand({ maxResults: 0 })));
+    await ecr.send(new DescribeImagesCommand({ repositoryName: 'web' }));
+    await ecr.send(new DescribeImagesCommand({ repositoryName: 'web', imageIds: [{ imageTag: 'v1' }] }));
+    await failure(ecr.send(new DescribeImagesCommand({ repositoryName: 'web', imageIds: [{ imageTag: 'none' }] })));
+    await failure(ecr.send(new DescribeImagesCommand({ repositoryName: 'nowhere' })));
+    const got = await ecr.send(
+      new BatchGetImageCommand({
+        repositoryName: 'web',
+        imageIds: [{ imageTag: 'v1' }, { imageTag: 'none' }],
+        acceptedMediaTypes: [DOCKER_MANIFEST, OCI_MANIFEST],
+      }),
+    );
+    await failure(ecr.send(new BatchGetImageCommand({ repositoryName: 'nowhere', imageIds: [{ imageTag: 'v1' }] })));
+    manifest = got.images![0]!.imageManifest!;
+    const put = (repositoryName: string, imageTag: string, extra: Record<string, string> = {}) =>
+      ecr.send(
+        new PutImageCommand({
+          repositoryName,
+          imageManifest: manifest,
+          imageManifestMediaType: DOCKER_MANIFEST,
+          imageTag,
+          ...extra,
+        }),
+      );
+    await put('web', 'v1-copy');
+    await failure(put('web', 'v1-copy'));
+    await failure(put('web', 'v1-guarded', { imageDigest: `sha256:${'0'.repeat(64)}` }));
+    await failure(put('nowhere', 'v1'));
+    const other = JSON.stringify({ ...JSON.parse(manifest), annotations: { moved: 'yes' } });
+    await failure(
+      ecr.send(
+        new PutImageCommand({
+          repositoryName: 'frozen',
+          imageManifest: other,
+          imageManifestMediaType: DOCKER_MANIFEST,
+          imageTag: 'release',
+        }),
+      ),
+    );
+    await ecr.send(
+      new BatchDeleteImageCommand({ repositoryName: 'web', imageIds: [{ imageTag: 'v1-copy' }, { imageTag: 'none' }] }),
+    );
+    await failure(ecr.send(new BatchDeleteImageCommand({ repositoryName: 'nowhere', imageIds: [{ imageTag: 'v1' }] })));
+    ecr.destroy();
+  }, 180_000);
+
+  it('has no member, type, enum, required field, timestamp or error code outside the model', () => {
+    expect(violations('ecr')).toEqual([]);
+  });
+});
+
+describe('App Runner answers conform to the apprunner 2020-05-15 model', () => {
+  beforeAll(async () => {
+    const apprunner = new AppRunnerClient({});
+    const settled = (arn: string) =>
+      poll({
+        what: 'service settled',
+        timeoutMs: 60_000,
+        minDelayMs: 50,
+        maxDelayMs: 100,
+        check: async () => {
+          const { Service } = await apprunner.send(new DescribeServiceCommand({ ServiceArn: arn }));
+          return Service?.Status === 'OPERATION_IN_PROGRESS' ? { done: false } : { done: true, value: Service };
+        },
+      });
+    const source = (tag: string) => ({
+      ImageRepository: {
+        ImageIdentifier: `${sandbox.registry.host}/web:${tag}`,
+        ImageRepositoryType: 'ECR' as const,
+        ImageConfiguration: { Port: '8080' },
+      },
+      AutoDeploymentsEnabled: false,
+    });
+    // web:v1 is pushed by the ECR block above (jest runs the describe blocks' beforeAll in order).
+    const created = await apprunner.send(
+      new CreateServiceCommand({
+        ServiceName: 'conformance',
+        SourceConfiguration: source('v1'),
+        HealthCheckConfiguration: { Protocol: 'HTTP', Path: '/health', HealthyThreshold: 1 },
+      }),
+    );
+    const arn = created.Service!.ServiceArn!;
+    await failure(apprunner.send(new CreateServiceCommand({ ServiceName: 'no-source' } as never)));
+    await failure(apprunner.send(new UpdateServiceCommand({ ServiceArn: arn, SourceConfiguration: source('v1') })));
+    await settled(arn);
+    await failure(apprunner.send(new DescribeServiceCommand({ ServiceArn: `${arn}-gone` })));
+    await apprunner.send(new UpdateServiceCommand({ ServiceArn: arn, SourceConfiguration: source('v1') }));
+    await settled(arn);
+    await apprunner.send(new StartDeploymentCommand({ ServiceArn: arn }));
+    await failure(apprunner.send(new StartDeploymentCommand({ ServiceArn: `${arn}-gone` })));
+    await settled(arn);
+    await apprunner.send(new ListOperationsCommand({ ServiceArn: arn, MaxResults: 2 }));
+    await failure(apprunner.send(new ListOperationsCommand({ ServiceArn: arn, MaxResults: 0 })));
+    await apprunner.send(new PauseServiceCommand({ ServiceArn: arn }));
+    await settled(arn);
+    await failure(apprunner.send(new PauseServiceCommand({ ServiceArn: arn })));
+    await apprunner.send(new ResumeServiceCommand({ ServiceArn: arn }));
+    await settled(arn);
+    await failure(apprunner.send(new ResumeServiceCommand({ ServiceArn: arn })));
+    await apprunner.send(new DescribeServiceCommand({ ServiceArn: arn }));
+    apprunner.destroy();
+  }, 120_000);
+
+  it('has no member, type, enum, required field, timestamp or error code outside the model', () => {
+    expect(violations('apprunner')).toEqual([]);
+  });
+});
+
+describe('Auto Scaling and ELBv2 answers conform to the autoscaling 2011-01-01 and elbv2 2015-12-01 models', () => {
+  beforeAll(async () => {
+    const autoscaling = new AutoScalingClient({});
+    const elbv2 = new ElasticLoadBalancingV2Client({});
+    const settle = (name: string) =>
+      poll({
+        what: `refreshes of ${name} ended`,
+        timeoutMs: 60_000,
+        minDelayMs: 20,
+        maxDelayMs: 50,
+        check: async () => {
+          const out = await autoscaling.send(new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: name }));
+          const active = out.InstanceRefreshes?.some((r) =>
+            ['Pending', 'InProgress', 'Cancelling', 'RollbackInProgress', 'Baking'].includes(r.Status!),
+          );
+          return active ? { done: false } : { done: true, value: out };
+        },
+      });
+    launcher.push('web', 'latest', { version: 'v1', healthy: true });
+    await asg.createGroup({ name: 'web', repository: 'web', instances: 2 });
+    const group = asg.groups.get('web')!;
+    launcher.push('web', 'v2', { version: 'v2', healthy: true });
+    const v2 = asg.addTemplateVersion('web', { repository: 'web', reference: 'v2' });
+
+    await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['web'] }));
+    await autoscaling.send(new DescribeAutoScalingGroupsCommand({}));
+    await failure(autoscaling.send(new DescribeAutoScalingGroupsCommand({ NextToken: 'forged' })));
+    await autoscaling.send(
+      new StartInstanceRefreshCommand({
+        AutoScalingGroupName: 'web',
+        DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: group.template.id, Version: v2 } },
+        Preferences: { MinHealthyPercentage: 50, InstanceWarmup: 200, CheckpointPercentages: [50, 100] },
+      }),
+    );
+    await failure(autoscaling.send(new StartInstanceRefreshCommand({ AutoScalingGroupName: 'web' })));
+    await failure(autoscaling.send(new StartInstanceRefreshCommand({ AutoScalingGroupName: 'nowhere' })));
+    await autoscaling.send(new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: 'web' }));
+    await autoscaling.send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: 'web' }));
+    await settle('web');
+    await failure(autoscaling.send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: 'web' })));
+    await autoscaling.send(new StartInstanceRefreshCommand({ AutoScalingGroupName: 'web', Preferences: {} }));
+    await autoscaling.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: 'web' }));
+    const ended = await settle('web');
+    await failure(autoscaling.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: 'web' })));
+    await autoscaling.send(
+      new DescribeInstanceRefreshesCommand({
+        AutoScalingGroupName: 'web',
+        InstanceRefreshIds: ended.InstanceRefreshes!.map((r) => r.InstanceRefreshId!),
+        MaxRecords: 1,
+      }),
+    );
+    await failure(autoscaling.send(new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: '' })));
+
+    const [arn] = group.targetGroupArns;
+    await elbv2.send(new DescribeTargetGroupsCommand({}));
+    await elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [arn!] }));
+    await failure(elbv2.send(new DescribeTargetGroupsCommand({ Names: ['nowhere'] })));
+    await elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn! }));
+    await failure(elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: `${arn}0` })));
+    autoscaling.destroy();
+    elbv2.destroy();
+  }, 120_000);
+
+  it('Auto Scaling has no member, type, enum, required field, timestamp or error code outside the model', () => {
+    expect(violations('autoscaling')).toEqual([]);
+  });
+
+  it('ELBv2 has no member, type, enum, required field, timestamp or error code outside the model', () => {
+    expect(violations('elbv2')).toEqual([]);
+  });
+});
+
+describe('coverage', () => {
+  it('drove every operation the emulators serve to a success, and each answer was recorded', () => {
+    const served = [
+      ...Object.keys(sandbox.ecr.definition().operations).map((op) => `ecr.${op}`),
+      ...Object.keys(sandbox.apprunner.definition().operations).map((op) => `apprunner.${op}`),
+      ...Object.keys(asg.definition().operations).map((op) => `autoscaling.${op}`),
+      ...Object.keys(new Elbv2Emulator(asg).definition().operations).map((op) => `elbv2.${op}`),
+    ];
+    const succeeded = new Set(
+      allCalls()
+        .filter((c) => c.response && c.response.status < 300)
+        .map((c) => `${c.service}.${c.operation}`),
+    );
+    expect(served.filter((op) => !succeeded.has(op))).toEqual([]);
+    expect(allCalls().filter((c) => !c.response)).toEqual([]);
+  });
+
+  it('drove an error answer of every operation that has a modelled error', () => {
+    const erred = new Set(
+      allCalls()
+        .filter((c) => c.response && c.response.status >= 400)
+        .map((c) => `${c.service}.${c.operation}`),
+    );
+    // GetAuthorizationToken and the ECR/App Runner set-up calls only fail on server faults AWS does not model.
+    const exempt = new Set(['ecr.GetAuthorizationToken']);
+    const missing = allCalls()
+      .map((c) => `${c.service}.${c.operation}`)
+      .filter((op, i, all) => all.indexOf(op) === i && !exempt.has(op) && !erred.has(op));
+    expect(missing).toEqual([]);
+  });
+});
