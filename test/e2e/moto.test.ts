@@ -6,13 +6,15 @@ import { describeGroup } from '../../src/aws/autoscaling';
 import { createRepository, describeRepository, findImage, listTaggedImages, promoteImage } from '../../src/aws/ecr';
 import { targetHealth } from '../../src/aws/elbv2';
 import { markVerified, readPointers } from '../../src/core/pointers';
+import { type Sandbox, startSandbox } from '../sandbox/index';
 import { type Moto, startMoto } from '../sandbox/moto';
 import { runBundle } from './run-bundle';
 
-// A second opinion: the ECR, Auto Scaling and ELBv2 calls the toolkit makes (src/aws/*), the promote bundle and the rollback
-// bundle's ECR pointer path, run against moto 5.2.1 (`python3 -m moto.server` on loopback) with the real SDK clients, asserting what both moto and
-// our emulator agree AWS does. moto is not AWS: test/sandbox/README.md lists where it differs, and the assertions
-// that touch those places say so. Without moto this file fails, saying how to install it.
+// A second opinion: the ECR, Auto Scaling and ELBv2 calls the toolkit makes (src/aws/*), the promote bundle and the
+// rollback bundle's ECR pointer path, run against moto 5.2.1 (`python3 -m moto.server` on loopback) with the real SDK
+// clients; the ECR assertions on which moto and our emulator agree (and AWS does that) run against both. moto is not
+// AWS: test/sandbox/README.md lists where it differs, pinned below. Without moto this file fails, saying how to
+// install it.
 
 jest.setTimeout(120_000);
 
@@ -20,84 +22,175 @@ const SHA = 'c0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ff';
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 
 let moto: Moto;
+let sandbox: Sandbox;
 let ecr: ECRClient;
 const savedEnv = { ...process.env };
 
-/** A docker image manifest (moto checks no blob: the layers need not exist). */
+function blobDigest(content: string): string {
+  return `sha256:${createHash('sha256').update(content).digest('hex')}`;
+}
+
+/** The blobs of image `version`: its config and its one layer (contents too small to matter, digests real). */
+function blobs(version: string) {
+  return { config: `config of ${version}`, layer: `layer of ${version}` };
+}
+
+/** A docker image manifest over `blobs(version)`. */
 function manifest(version: string): string {
-  const blob = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+  const { config, layer } = blobs(version);
   return `${JSON.stringify(
     {
       schemaVersion: 2,
       mediaType: DOCKER_MANIFEST,
-      config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: 100, digest: blob(`c${version}`) },
-      layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: 200, digest: blob(version) }],
+      config: {
+        mediaType: 'application/vnd.docker.container.image.v1+json',
+        size: config.length,
+        digest: blobDigest(config),
+      },
+      layers: [
+        {
+          mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+          size: layer.length,
+          digest: blobDigest(layer),
+        },
+      ],
     },
     null,
     3,
   )}\n`;
 }
 
-async function push(repositoryName: string, imageTag: string, imageManifest: string): Promise<string> {
-  const out = await ecr.send(
-    new PutImageCommand({ repositoryName, imageTag, imageManifest, imageManifestMediaType: DOCKER_MANIFEST }),
+/** Where the ECR calls go: moto, or our emulator (whose registry must hold a manifest's blobs, as ECR's must). */
+interface Backend {
+  ecr: ECRClient;
+  /** Makes the blobs of `manifest(version)` exist in `repository` (moto checks none). */
+  upload(repository: string, version: string): Promise<void>;
+}
+const backends: Record<string, Backend> = {};
+
+function clientFor(endpoint: string): ECRClient {
+  return new ECRClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'example-secret' },
+    maxAttempts: 1,
+  });
+}
+
+async function uploadBlob(repository: string, content: string): Promise<void> {
+  const client = sandbox.registry.client;
+  const started = await client.send('POST', `/v2/${repository}/blobs/uploads/`);
+  const location = new URL(String(started.headers.location), `https://${sandbox.registry.host}`);
+  location.searchParams.set('digest', blobDigest(content));
+  const put = await client.send(
+    'PUT',
+    `${location.pathname}${location.search}`,
+    { 'content-type': 'application/octet-stream' },
+    Buffer.from(content),
   );
-  return out.image!.imageId!.imageDigest!;
+  if (put.status !== 201) throw new Error(`blob upload to ${repository}: HTTP ${put.status} ${put.body}`);
 }
 
 beforeAll(async () => {
   moto = await startMoto();
   Object.assign(process.env, moto.env(), { AWS_MAX_ATTEMPTS: '1' });
   ecr = new ECRClient({});
-});
+  sandbox = await startSandbox({ engine: false });
+  backends.moto = { ecr, upload: async () => undefined };
+  backends.emulator = {
+    ecr: clientFor(sandbox.aws.endpoint),
+    upload: async (repository, version) => {
+      const { config, layer } = blobs(version);
+      await uploadBlob(repository, config);
+      await uploadBlob(repository, layer);
+    },
+  };
+}, 120_000);
 
 afterAll(async () => {
-  ecr?.destroy();
+  for (const backend of Object.values(backends)) backend.ecr.destroy();
   await moto?.stop();
+  await sandbox?.stop();
   process.env = savedEnv;
 });
 
-describe('ECR calls of src/aws/ecr.ts against moto', () => {
+async function push(repositoryName: string, imageTag: string, imageManifest: string, on = backends.moto!) {
+  const out = await on.ecr.send(
+    new PutImageCommand({ repositoryName, imageTag, imageManifest, imageManifestMediaType: DOCKER_MANIFEST }),
+  );
+  return out.image!.imageId!.imageDigest!;
+}
+
+// What AWS does and both moto and our emulator agree on: the same assertions against each.
+describe.each(['moto', 'emulator'])('ECR calls of src/aws/ecr.ts against %s', (name) => {
+  let on: Backend;
+  let client: ECRClient;
   let digest: string;
   beforeAll(async () => {
-    await createRepository(ecr, { repository: 'web', mutability: 'MUTABLE', scanOnPush: false });
-    await createRepository(ecr, { repository: 'locked', mutability: 'IMMUTABLE', scanOnPush: false });
-    digest = await push('web', `sha-${SHA}`, manifest('v1'));
+    on = backends[name]!;
+    client = on.ecr;
+    await createRepository(client, { repository: 'web', mutability: 'MUTABLE', scanOnPush: false });
+    await createRepository(client, { repository: 'locked', mutability: 'IMMUTABLE', scanOnPush: false });
+    for (const repository of ['web', 'locked']) for (const v of ['v1', 'v2']) await on.upload(repository, v);
+    digest = await push('web', `sha-${SHA}`, manifest('v1'), on);
   });
 
   it('describes a repository with its mutability, and an absent one as undefined', async () => {
-    expect(await describeRepository(ecr, 'locked')).toMatchObject({ name: 'locked', mutability: 'IMMUTABLE' });
-    expect(await describeRepository(ecr, 'nowhere')).toBeUndefined();
+    expect(await describeRepository(client, 'locked')).toMatchObject({ name: 'locked', mutability: 'IMMUTABLE' });
+    expect(await describeRepository(client, 'nowhere')).toBeUndefined();
   });
 
   it('finds an image by tag and by digest, and a missing tag as undefined', async () => {
-    expect(await findImage(ecr, 'web', `sha-${SHA}`)).toMatchObject({ digest, tags: [`sha-${SHA}`] });
-    expect((await findImage(ecr, 'web', digest))?.tags).toEqual([`sha-${SHA}`]);
-    expect(await findImage(ecr, 'web', 'none')).toBeUndefined();
+    expect(await findImage(client, 'web', `sha-${SHA}`)).toMatchObject({ digest, tags: [`sha-${SHA}`] });
+    expect((await findImage(client, 'web', digest))?.tags).toEqual([`sha-${SHA}`]);
+    expect(await findImage(client, 'web', 'none')).toBeUndefined();
   });
 
   it('promotes by manifest copy: the tag moves to the same digest, and again is "unchanged"', async () => {
-    const first = await promoteImage(ecr, { repository: 'web', source: `sha-${SHA}`, tags: ['staging'] });
+    const first = await promoteImage(client, { repository: 'web', source: `sha-${SHA}`, tags: ['staging'] });
     expect(first).toMatchObject({ digest, moved: ['staging'], unchanged: [] });
-    expect((await findImage(ecr, 'web', 'staging'))?.digest).toBe(digest);
-    const again = await promoteImage(ecr, { repository: 'web', source: digest, tags: ['staging'] });
+    expect((await findImage(client, 'web', 'staging'))?.digest).toBe(digest);
+    const again = await promoteImage(client, { repository: 'web', source: digest, tags: ['staging'] });
     expect(again).toMatchObject({ digest, moved: [], unchanged: ['staging'] });
-    expect((await listTaggedImages(ecr, 'web')).map((i) => [i.digest, [...i.tags].sort()])).toEqual([
+    expect((await listTaggedImages(client, 'web')).map((i) => [i.digest, [...i.tags].sort()])).toEqual([
       [digest, [`sha-${SHA}`, 'staging'].sort()],
     ]);
   });
 
-  it('on an IMMUTABLE repository: the same digest is success; moto hides a tag move as ImageAlreadyExists', async () => {
-    const one = await push('locked', 'v1', manifest('v1'));
-    await push('locked', 'v2', manifest('v2'));
-    expect(await promoteImage(ecr, { repository: 'locked', source: 'v1', tags: ['production'] })).toMatchObject({
+  it('on an IMMUTABLE repository: promoting to a tag that already points there is success', async () => {
+    const one = await push('locked', 'v1', manifest('v1'), on);
+    expect(await promoteImage(client, { repository: 'locked', source: 'v1', tags: ['production'] })).toMatchObject({
       moved: ['production'],
     });
-    expect(await promoteImage(ecr, { repository: 'locked', source: one, tags: ['production'] })).toMatchObject({
+    expect(await promoteImage(client, { repository: 'locked', source: one, tags: ['production'] })).toMatchObject({
       unchanged: ['production'],
     });
-    // AWS answers a move of an IMMUTABLE tag with ImageTagAlreadyExistsException (our emulator too, and promote then
-    // fails clearly: test/e2e/promote.test.ts). moto answers ImageAlreadyExistsException, the "already there" code.
+    expect((await findImage(client, 'locked', 'production'))?.digest).toBe(one);
+  });
+
+  it('an unknown source is a DeployError naming the image, not a crash', async () => {
+    await expect(promoteImage(client, { repository: 'web', source: 'none', tags: ['x'] })).rejects.toThrow(
+      /Could not promote none in the ECR repository web/,
+    );
+  });
+
+  it("the rollback's ECR pointers: markVerified moves deployed-/previous-, readPointers reads them back", async () => {
+    const v2 = await push('web', `sha-${'b'.repeat(40)}`, manifest('v2'), on);
+    await markVerified(client, { repository: 'web', environment: 'prod', digest });
+    await markVerified(client, { repository: 'web', environment: 'prod', digest: v2 });
+    await markVerified(client, { repository: 'web', environment: 'prod', digest: v2 });
+    const pointers = await readPointers(client, 'web', 'prod');
+    expect(pointers.current).toMatchObject({ digest: v2, commit: 'b'.repeat(40) });
+    expect(pointers.previous).toMatchObject({ digest, commit: SHA });
+  });
+});
+
+// Where moto is not AWS (test/sandbox/README.md): pinned, so that a moto upgrade that changes it is noticed.
+describe('where moto differs from AWS', () => {
+  it('hides a move of an IMMUTABLE tag as ImageAlreadyExistsException (AWS: ImageTagAlreadyExistsException)', async () => {
+    const one = (await findImage(ecr, 'locked', 'production'))!.digest;
+    await push('locked', 'v2', manifest('v2'));
+    // Our emulator answers as AWS does, and promote then fails clearly: test/e2e/promote.test.ts.
     await expect(
       ecr.send(
         new PutImageCommand({
@@ -108,26 +201,15 @@ describe('ECR calls of src/aws/ecr.ts against moto', () => {
         }),
       ),
     ).rejects.toMatchObject({ name: 'ImageAlreadyExistsException' });
+    // So promote, which reads that code as "already there", reports a refused move as unchanged.
+    expect(await promoteImage(ecr, { repository: 'locked', source: 'v2', tags: ['production'] })).toMatchObject({
+      moved: [],
+      unchanged: ['production'],
+    });
     expect((await findImage(ecr, 'locked', 'production'))?.digest).toBe(one);
   });
 
-  it('an unknown source is a DeployError naming the image, not a crash', async () => {
-    await expect(promoteImage(ecr, { repository: 'web', source: 'none', tags: ['x'] })).rejects.toThrow(
-      /Could not promote none in the ECR repository web/,
-    );
-  });
-
-  it("the rollback's ECR pointers: markVerified moves deployed-/previous-, readPointers reads them back", async () => {
-    const v2 = await push('web', `sha-${'b'.repeat(40)}`, manifest('v2'));
-    await markVerified(ecr, { repository: 'web', environment: 'prod', digest });
-    await markVerified(ecr, { repository: 'web', environment: 'prod', digest: v2 });
-    await markVerified(ecr, { repository: 'web', environment: 'prod', digest: v2 });
-    const pointers = await readPointers(ecr, 'web', 'prod');
-    expect(pointers.current).toMatchObject({ digest: v2, commit: 'b'.repeat(40) });
-    expect(pointers.previous).toMatchObject({ digest, commit: SHA });
-  });
-
-  it('moto: keeps the manifest byte for byte, but its digest is not the sha256 of those bytes', async () => {
+  it('keeps the manifest byte for byte, but its digest is not the sha256 of those bytes', async () => {
     const bytes = manifest('v3');
     const pushed = await push('web', 'v3', bytes);
     const got = await ecr.send(
@@ -139,28 +221,26 @@ describe('ECR calls of src/aws/ecr.ts against moto', () => {
     );
     expect(got.images?.[0]?.imageManifest).toBe(bytes);
     expect(got.images?.[0]?.imageManifestMediaType).toBe(DOCKER_MANIFEST);
-    // AWS (and a registry) name a manifest by the sha256 of its bytes; moto hashes the layer digests joined, so two
-    // manifests with the same layers share one digest there.
-    expect(pushed).not.toBe(`sha256:${createHash('sha256').update(bytes).digest('hex')}`);
+    // AWS (and a registry, and our emulator) name a manifest by the sha256 of its bytes; moto hashes the layer digests
+    // joined, so two manifests with the same layers share one digest there.
+    expect(pushed).not.toBe(blobDigest(bytes));
     const layers = (JSON.parse(bytes) as { layers: { digest: string }[] }).layers.map((l) => l.digest).join('');
-    expect(pushed).toBe(`sha256:${createHash('sha256').update(layers).digest('hex')}`);
+    expect(pushed).toBe(blobDigest(layers));
   });
 
-  it('moto: takes the imageDigest guard of PutImage as the digest instead of checking it', async () => {
+  it("takes PutImage's imageDigest guard as the digest instead of checking it, and checks no layer", async () => {
     const claimed = `sha256:${'e'.repeat(64)}`;
-    const out = await ecr
-      .send(
-        new PutImageCommand({
-          repositoryName: 'web',
-          imageTag: 'guarded',
-          imageManifest: manifest('v4'),
-          imageManifestMediaType: DOCKER_MANIFEST,
-          imageDigest: claimed,
-        }),
-      )
-      .catch((e: unknown) => e as Error);
-    // AWS: ImageDigestDoesNotMatchException. Recorded here so a moto upgrade that fixes it is noticed.
-    expect(out).toMatchObject({ image: { imageId: { imageDigest: claimed } } });
+    const out = await ecr.send(
+      new PutImageCommand({
+        repositoryName: 'web',
+        imageTag: 'guarded',
+        imageManifest: manifest('never-uploaded'),
+        imageManifestMediaType: DOCKER_MANIFEST,
+        imageDigest: claimed,
+      }),
+    );
+    // AWS: ImageDigestDoesNotMatchException (and LayersNotFoundException for blobs never uploaded).
+    expect(out.image?.imageId?.imageDigest).toBe(claimed);
   });
 });
 
