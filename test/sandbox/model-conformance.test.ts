@@ -111,13 +111,33 @@ const AWS_OUTSIDE_ITS_MODEL: { problem: RegExp; why: string }[] = [
   },
 ];
 
+/**
+ * Where our emulator answers outside AWS's model and the fix is not a shape fix (the toolkit depends on the answer).
+ * Each entry must still be seen (the last test checks), so a fix forces its removal here.
+ */
+const EMULATOR_OUTSIDE_THE_MODEL: { problem: RegExp; why: string }[] = [
+  {
+    problem: /^apprunner\.StartDeployment: error InvalidStateException is not one the model lets it return/,
+    why:
+      'StartDeployment during another operation: the model lists only InvalidRequestException, ' +
+      'ResourceNotFoundException and InternalServiceErrorException, but src/core/apprunner-deploy.ts waits and ' +
+      'retries only on InvalidStateException. What AWS sends there is unverified: reported, not changed here.',
+  },
+];
+const seenEmulatorGaps = new Set<RegExp>();
+
 /** Every distinct way a recorded answer of `service` breaks its model, one line each. */
 function violations(service: string): string[] {
   const model = models[MODEL_OF[service]!]!;
   const problems = allCalls()
     .filter((c) => c.service === service)
     .flatMap((c) => checkCall(model, c))
-    .filter((p) => !AWS_OUTSIDE_ITS_MODEL.some((known) => known.problem.test(p)));
+    .filter((p) => !AWS_OUTSIDE_ITS_MODEL.some((known) => known.problem.test(p)))
+    .filter((p) => {
+      const gap = EMULATOR_OUTSIDE_THE_MODEL.find((known) => known.problem.test(p));
+      if (gap) seenEmulatorGaps.add(gap.problem);
+      return !gap;
+    });
   return [...new Set(problems)];
 }
 
@@ -293,6 +313,7 @@ describe('App Runner answers conform to the apprunner 2020-05-15 model', () => {
     const arn = created.Service!.ServiceArn!;
     await failure(apprunner.send(new CreateServiceCommand({ ServiceName: 'no-source' } as never)));
     await failure(apprunner.send(new UpdateServiceCommand({ ServiceArn: arn, SourceConfiguration: source('v1') })));
+    await failure(apprunner.send(new StartDeploymentCommand({ ServiceArn: arn })));
     await settled(arn);
     await failure(apprunner.send(new DescribeServiceCommand({ ServiceArn: `${arn}-gone` })));
     await apprunner.send(new UpdateServiceCommand({ ServiceArn: arn, SourceConfiguration: source('v1') }));
@@ -404,6 +425,13 @@ describe('coverage', () => {
     );
     expect(served.filter((op) => !succeeded.has(op))).toEqual([]);
     expect(allCalls().filter((c) => !c.response)).toEqual([]);
+  });
+
+  it('every known gap of the emulator is still there (remove an entry once it is fixed)', () => {
+    for (const service of Object.keys(MODEL_OF)) violations(service);
+    expect(EMULATOR_OUTSIDE_THE_MODEL.filter((gap) => !seenEmulatorGaps.has(gap.problem)).map((g) => g.why)).toEqual(
+      [],
+    );
   });
 
   it('drove an error answer of every operation that has a modelled error', () => {
