@@ -1,3 +1,4 @@
+import { parsePipelineInputs } from '../../src/actions/pipeline/inputs';
 import { parseRefreshAsgInputs } from '../../src/actions/refresh-asg/inputs';
 import { ConfigurationError } from '../../src/core/errors';
 
@@ -135,6 +136,23 @@ describe('refresh-asg inputs', () => {
     // The hour AWS waits at a checkpoint fits a long enough timeout, and does not matter when the step does not wait.
     expect(parse({ 'asg-name': 'web-asg', 'checkpoint-percentages': '50,100', 'timeout-minutes': '90' })).toBeDefined();
     expect(parse({ 'asg-name': 'web-asg', 'checkpoint-percentages': '50,100', wait: 'false' })).toBeDefined();
+  });
+
+  it('the all-in-one action hands scale-in-protected-instances and standby-instances on to the refresh', () => {
+    const values: Record<string, string> = {
+      target: 'asg',
+      repository: 'web',
+      environment: 'staging',
+      'asg-name': 'web-asg',
+      'health-url': 'https://web.example.com/health',
+      'scale-in-protected-instances': 'Ignore',
+      'standby-instances': 'Terminate',
+    };
+    const pipeline = parsePipelineInputs((name) => values[name] ?? '', env);
+    expect(pipeline.passThrough).toMatchObject({
+      'scale-in-protected-instances': 'Ignore',
+      'standby-instances': 'Terminate',
+    });
   });
 
   it('needs a region from the input or the environment', () => {
