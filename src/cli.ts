@@ -50,6 +50,8 @@ export const DEPLOY_INPUTS = [
   'auto-rollback',
   'bake-time',
   'alarms',
+  'scale-in-protected-instances',
+  'standby-instances',
   'launch-template-version',
   'timeout-minutes',
   'github-token',

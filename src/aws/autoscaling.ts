@@ -21,7 +21,16 @@ export interface GroupInfo {
   launchTemplate?: { id: string; name: string; version: string };
   targetGroupArns: string[];
   desiredCapacity: number;
-  instances: { id: string; lifecycleState: string; healthStatus: string; version?: string }[];
+  instances: {
+    id: string;
+    lifecycleState: string;
+    healthStatus: string;
+    version?: string;
+    protectedFromScaleIn?: boolean;
+  }[];
+  /** Seconds; what a refresh warms up for when InstanceWarmup is not given (else HealthCheckGracePeriod). */
+  defaultInstanceWarmup?: number;
+  healthCheckGracePeriod?: number;
 }
 
 export async function describeGroup(client: AutoScalingClient, name: string): Promise<GroupInfo> {
@@ -54,7 +63,10 @@ export async function describeGroup(client: AutoScalingClient, name: string): Pr
       lifecycleState: i.LifecycleState ?? '',
       healthStatus: i.HealthStatus ?? '',
       ...(i.LaunchTemplate?.Version ? { version: i.LaunchTemplate.Version } : {}),
+      ...(i.ProtectedFromScaleIn ? { protectedFromScaleIn: true } : {}),
     })),
+    ...(group.DefaultInstanceWarmup !== undefined ? { defaultInstanceWarmup: group.DefaultInstanceWarmup } : {}),
+    ...(group.HealthCheckGracePeriod !== undefined ? { healthCheckGracePeriod: group.HealthCheckGracePeriod } : {}),
   };
 }
 

@@ -17,6 +17,7 @@ import {
 } from '../aws/autoscaling';
 import { findImage, promoteImage } from '../aws/ecr';
 import { describeTarget, type TargetState, targetHealth } from '../aws/elbv2';
+import { checkRefreshFitsTimeout, reportBlockers } from './asg-refresh-plan';
 import type { Clock } from './clock';
 import { DeployError } from './errors';
 import { type HealthResult, waitUntilHealthy } from './health';
@@ -81,6 +82,9 @@ export interface RefreshPreferences {
   autoRollback?: boolean;
   bakeTime?: number;
   alarms?: string[];
+  /** Not sent when undefined: AWS's API default is Wait (up to 1 h, then the refresh fails). */
+  scaleInProtectedInstances?: 'Refresh' | 'Ignore' | 'Wait';
+  standbyInstances?: 'Terminate' | 'Ignore' | 'Wait';
 }
 
 /** The StartInstanceRefresh request: Rolling, with a DesiredConfiguration only when a template version is named. */
@@ -103,6 +107,8 @@ export function refreshRequest(
       AutoRollback: p.autoRollback ?? false,
       ...(p.bakeTime !== undefined ? { BakeTime: p.bakeTime } : {}),
       ...(p.alarms?.length ? { AlarmSpecification: { Alarms: p.alarms } } : {}),
+      ...(p.scaleInProtectedInstances ? { ScaleInProtectedInstances: p.scaleInProtectedInstances } : {}),
+      ...(p.standbyInstances ? { StandbyInstances: p.standbyInstances } : {}),
     },
   };
   if (launchTemplateVersion !== undefined) {
@@ -230,7 +236,13 @@ export async function clearTheWay(deps: AsgDeps, group: string, onBusy: OnBusy, 
         'or set on-busy to "wait" or "cancel".',
     );
   }
-  if (onBusy === 'cancel' && active.status !== 'Cancelling') {
+  if (onBusy === 'cancel' && active.status === 'RollbackInProgress') {
+    // Cancelling a rollback stops it where it is, leaving the group on a mix of old and new instances.
+    deps.logger.warning(
+      `The active ${what} of ${group} is rolling back. on-busy is "cancel", but cancelling a rollback would leave ` +
+        'the group running a mix of configurations, so this step waits for the rollback to end instead.',
+    );
+  } else if (onBusy === 'cancel' && active.status !== 'Cancelling') {
     deps.logger.warning(`Cancelling the active ${what} of ${group}, as on-busy is "cancel".`);
     await cancelRefresh(deps.autoscaling, group);
   } else {
@@ -332,6 +344,8 @@ export interface AsgDeployResult {
   outcome: Outcome;
   /** Set when the deploy failed: the error to fail the step with (outputs can still be written from the result). */
   failure?: DeployError;
+  /** With skip-matching, how many of the group's instances the refresh replaced (0: every one matched). */
+  replaced?: number;
 }
 
 /**
@@ -345,6 +359,18 @@ export async function deployAsg(deps: AsgDeps, options: AsgDeployOptions): Promi
   const remaining = () => Math.max(1_000, options.timeoutMs - (deps.clock.now() - started));
   const group = await describeGroup(deps.autoscaling, groupName);
   const request = refreshRequest(group, options.preferences, options.launchTemplateVersion);
+  reportBlockers(group, options.preferences, logger);
+  if (options.wait) {
+    checkRefreshFitsTimeout(group, options.preferences, options.launchTemplateVersion, options.timeoutMs);
+  }
+  const checkpoints = options.preferences.checkpointPercentages;
+  const last = checkpoints?.[checkpoints.length - 1];
+  if (last !== undefined && last < 100) {
+    logger.warning(
+      `checkpoint-percentages ends at ${last}: AWS replaces only ${last}% of the instances of ${groupName}; the ` +
+        'others keep running what they run now.',
+    );
+  }
 
   await clearTheWay(deps, groupName, options.onBusy, remaining());
 
@@ -373,7 +399,12 @@ export async function deployAsg(deps: AsgDeps, options: AsgDeployOptions): Promi
   }
   logger.info(`Started instance refresh ${refreshId} of ${groupName}.`);
   options.onStarted?.(refreshId, previousDigest);
-  const base = { group, refreshId, tagMoved, ...(previousDigest ? { previousDigest } : {}) };
+  const base: Pick<AsgDeployResult, 'group' | 'refreshId' | 'tagMoved' | 'previousDigest' | 'replaced'> = {
+    group,
+    refreshId,
+    tagMoved,
+    ...(previousDigest ? { previousDigest } : {}),
+  };
   if (!options.wait) return { ...base, status: 'Pending', outcome: 'in-progress' };
 
   let refresh: RefreshView;
@@ -405,6 +436,19 @@ export async function deployAsg(deps: AsgDeps, options: AsgDeployOptions): Promi
     return { ...base, status: refresh.status, refresh, outcome: outcomeOf(refresh.status), failure };
   }
   logger.info(`Instance refresh ${refreshId} of ${groupName} succeeded.`);
+  if (options.preferences.skipMatching) {
+    const replaced = await countReplaced(deps, group);
+    base.replaced = replaced;
+    if (replaced === 0) {
+      logger.warning(
+        `skip-matching: every instance of ${groupName} already matched launch template version ` +
+          `${options.launchTemplateVersion ?? group.launchTemplate?.version ?? "(the group's)"}, so the refresh ` +
+          'replaced no instance; they run what they ran before.',
+      );
+    } else {
+      logger.info(`skip-matching: the refresh replaced ${replaced} instance(s) of ${groupName}.`);
+    }
+  }
 
   const verify = options.verifyTargetGroups ?? group.targetGroupArns.length > 0;
   if (verify && group.targetGroupArns.length > 0) {
@@ -419,6 +463,13 @@ export async function deployAsg(deps: AsgDeps, options: AsgDeployOptions): Promi
   }
   if (verify) logger.warning(`${groupName} has no target groups: nothing to verify through the load balancer.`);
   return { ...base, status: refresh.status, refresh, outcome: 'succeeded' };
+}
+
+/** How many of the instances the group ran before the refresh are gone now (replaced). */
+async function countReplaced(deps: AsgDeps, before: GroupInfo): Promise<number> {
+  const after = await describeGroup(deps.autoscaling, before.name);
+  const now = new Set(after.instances.map((i) => i.id));
+  return before.instances.filter((i) => !now.has(i.id)).length;
 }
 
 /** The refresh never started after the boot tag moved: the tag goes back, and the error says where it points. */

@@ -36,6 +36,7 @@ beforeAll(async () => {
     healthCheckMs: 150,
     graceMs: 4_000,
     secondMs: 10,
+    // One scaled hour of ScaleInProtectedInstances/StandbyInstances Wait would be 36 s; 2 s keeps the test short.
     waitMs: 2_000,
     pendingMs: 100,
   };
@@ -281,6 +282,8 @@ describe('refresh-asg against the sandbox', () => {
         'min-healthy-percentage': '50',
         // 2 batches, each warming up for 30 s of emulated time (3 s here): the cancel lands mid-refresh.
         'instance-warmup': '3000',
+        // Two warmups of 3000 s are 100 minutes: a shorter timeout would be refused before the refresh starts.
+        'timeout-minutes': '120',
       },
       { cancelAfterMs: 5_000 },
     );
@@ -359,5 +362,62 @@ describe('refresh-asg against the sandbox', () => {
     expect(run.exitCode).toBe(1);
     expect(run.errors[0]).toMatch(/Input 'max-healthy-percentage' has an invalid value "200"/);
     expect(sandbox.aws.calls.length).toBe(calls);
+  });
+
+  it("warns of AWS's default Wait on a scale-in protected instance, and Ignore rolls out around it", async () => {
+    const { name, tag } = await groupOnV1(2);
+    sandbox.autoscaling.setInstance(name, 0, { protectedFromScaleIn: true });
+    const protectedId = sandbox.autoscaling.liveInstances(name)[0]!.id;
+    const waited = await refresh({
+      'asg-name': name,
+      image: uri('v2'),
+      'boot-tag': tag,
+      'min-healthy-percentage': '50',
+    });
+    expect(waited.exitCode).toBe(1);
+    expect(waited.outputs.status).toBe('Failed');
+    expect(waited.warnings.join('\n')).toMatch(
+      /1 instance\(s\) protected from scale in and scale-in-protected-instances is empty, so AWS's API default Wait applies: AWS waits up to 1 h/,
+    );
+    expect(sandbox.autoscaling.liveInstances(name).map((i) => i.id)).toContain(protectedId);
+
+    const ignored = await refresh({
+      'asg-name': name,
+      image: uri('v2'),
+      'boot-tag': tag,
+      'min-healthy-percentage': '50',
+      'scale-in-protected-instances': 'Ignore',
+    });
+    expect(ignored.errors).toEqual([]);
+    expect(ignored.outputs.status).toBe('Successful');
+    expect(ignored.log).toContain('scale-in-protected-instances is Ignore: they are left as they are');
+    const live = sandbox.autoscaling.liveInstances(name);
+    expect(live.find((i) => i.id === protectedId)?.digest).toBe(digests.v1);
+    expect(live.filter((i) => i.id !== protectedId).map((i) => i.digest)).toEqual([digests.v2]);
+  });
+
+  it('refuses, before any AWS call, checkpoints whose AWS default hour outlasts timeout-minutes', async () => {
+    const calls = sandbox.aws.calls.length;
+    const run = await refresh({ 'asg-name': 'web-x', 'checkpoint-percentages': '50,100', 'timeout-minutes': '30' });
+    expect(run.exitCode).toBe(1);
+    expect(run.errors[0]).toMatch(
+      /Input 'timeout-minutes' has an invalid value "30": expected at least 60 minutes.*checkpoint-delay is empty: AWS waits 3600 s/,
+    );
+    expect(sandbox.aws.calls.length).toBe(calls);
+  });
+
+  it('says so when skip-matching finds every instance on the target version and replaces none', async () => {
+    const { name } = await groupOnV1(2);
+    const before = sandbox.autoscaling.liveInstances(name).map((i) => i.id);
+    const run = await refresh({ 'asg-name': name, 'skip-matching': 'true', 'launch-template-version': '1' });
+    expect(run.errors).toEqual([]);
+    expect(run.outputs.status).toBe('Successful');
+    expect(sandbox.autoscaling.liveInstances(name).map((i) => i.id)).toEqual(before);
+    expect(run.warnings.join('\n')).toMatch(
+      /skip-matching: every instance of web-\d+ already matched launch template version 1, so the refresh replaced no instance/,
+    );
+    expect(run.summary).toMatch(/\| Instances replaced \| 0 \(skip-matching/);
+    const record = JSON.parse(run.outputs.record ?? '') as DeployRecord;
+    expect(record.phases.find((p) => p.name === 'deploy')?.detail).toMatch(/no instance was replaced/);
   });
 });

@@ -253,7 +253,9 @@ describe('Auto Scaling emulator through the real SDK', () => {
       [{ AutoRollback: true }, /DesiredConfiguration/],
       [{ MinHealthyPercentage: 50, MaxHealthyPercentage: 200 }, /must not exceed 100/],
       [{ CheckpointPercentages: [50, 20, 100] }, /ascending/],
-      [{ CheckpointPercentages: [50] }, /end with 100/],
+      [{ CheckpointPercentages: [20, 20, 100] }, /unique/],
+      [{ CheckpointPercentages: [0, 100] }, /checkpointPercentages/],
+      [{ CheckpointDelay: 60 }, /CheckpointPercentages/],
       [{ BakeTime: 172_801 }, /bakeTime/],
       [{ MinHealthyPercentage: 101 }, /minHealthyPercentage/],
     ];
@@ -374,6 +376,100 @@ describe('Auto Scaling emulator through the real SDK', () => {
     expect(reasons.some((r) => r.startsWith('Waiting for instances to be unprotected'))).toBe(true);
     expect(final.Status).toBe('Failed');
     expect(final.StatusReason).toContain('protected from scale in');
+  });
+
+  it('waits on protected and Standby instances by default (the API default is Wait), then fails', async () => {
+    const name = await group(2);
+    const before = (await instancesOf(name)).map((i) => i.InstanceId);
+    asg.setInstance(name, 0, { protectedFromScaleIn: true });
+    const { InstanceRefreshId } = await start(name);
+    const { final, reasons } = await settle(name, InstanceRefreshId!);
+    expect(final.Preferences).toMatchObject({ ScaleInProtectedInstances: 'Wait', StandbyInstances: 'Wait' });
+    expect(reasons.some((r) => r.startsWith('Waiting for instances to be unprotected'))).toBe(true);
+    expect(final.Status).toBe('Failed');
+    expect((await instancesOf(name)).map((i) => i.InstanceId)).toEqual(before);
+
+    const standby = await group(2);
+    asg.setInstance(standby, 1, { standby: true });
+    const second = await settle(standby, (await start(standby)).InstanceRefreshId!);
+    expect(second.final.Status).toBe('Failed');
+  });
+
+  it('skips protected and Standby instances with Ignore, replaces them with Refresh and Terminate', async () => {
+    const name = await group(3);
+    asg.setInstance(name, 0, { protectedFromScaleIn: true });
+    asg.setInstance(name, 1, { standby: true });
+    const [kept, parked] = (await instancesOf(name)).map((i) => i.InstanceId);
+    const ignored = await start(name, {
+      Preferences: { ScaleInProtectedInstances: 'Ignore', StandbyInstances: 'Ignore', MinHealthyPercentage: 0 },
+    });
+    expect((await settle(name, ignored.InstanceRefreshId!)).final.Status).toBe('Successful');
+    const afterIgnore = (await instancesOf(name)).map((i) => i.InstanceId);
+    expect(afterIgnore).toEqual(expect.arrayContaining([kept, parked]));
+    expect(afterIgnore).toHaveLength(3);
+
+    const replaced = await start(name, {
+      Preferences: { ScaleInProtectedInstances: 'Refresh', StandbyInstances: 'Terminate', MinHealthyPercentage: 0 },
+    });
+    expect((await settle(name, replaced.InstanceRefreshId!)).final.Status).toBe('Successful');
+    const afterRefresh = (await instancesOf(name)).map((i) => i.InstanceId);
+    expect(afterRefresh).not.toContain(kept);
+    expect(afterRefresh).not.toContain(parked);
+  });
+
+  it("warms up for the group's DefaultInstanceWarmup when InstanceWarmup is not given", async () => {
+    const name = `web-${++groupCounter}`;
+    launcher.push(name, 'latest', { version: 'v1', healthy: true });
+    await asg.createGroup({ name, repository: name, instances: 1, defaultInstanceWarmup: 20 });
+    const out = await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
+    expect(out.AutoScalingGroups![0]!.DefaultInstanceWarmup).toBe(20);
+    const { reasons, final } = await settle(name, (await start(name)).InstanceRefreshId!);
+    expect(final.Status).toBe('Successful');
+    expect(reasons).toContain('Waiting for instances to warm up before continuing.');
+  });
+
+  it('waits an hour at a checkpoint when CheckpointDelay is not given, as AWS does', async () => {
+    const name = await group(2);
+    const { InstanceRefreshId } = await start(name, {
+      Preferences: { MinHealthyPercentage: 50, CheckpointPercentages: [50, 100] },
+    });
+    const atCheckpoint = await poll({
+      what: 'the checkpoint',
+      timeoutMs: 30_000,
+      minDelayMs: 20,
+      maxDelayMs: 40,
+      check: async () => {
+        const r = await describe1(name, InstanceRefreshId!);
+        return r.StatusReason?.startsWith('Waiting for checkpoint delay') ? { done: true, value: r } : { done: false };
+      },
+    });
+    expect(atCheckpoint.Preferences?.CheckpointDelay).toBe(3600);
+    await autoscaling.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: name }));
+    expect((await settle(name, InstanceRefreshId!)).final.Status).toBe('Cancelled');
+  });
+
+  it('accepts checkpoints that do not end at 100 and replaces only that share of the group', async () => {
+    const name = await group(4);
+    const before = (await instancesOf(name)).map((i) => i.InstanceId);
+    const { InstanceRefreshId } = await start(name, {
+      Preferences: { MinHealthyPercentage: 50, CheckpointPercentages: [25, 50], CheckpointDelay: 2 },
+    });
+    expect((await settle(name, InstanceRefreshId!)).final.Status).toBe('Successful');
+    const after = (await instancesOf(name)).map((i) => i.InstanceId);
+    expect(after.filter((id) => before.includes(id))).toHaveLength(2);
+  });
+
+  it('pages refreshes up to MaxRecords 100 and rejects more with a ValidationError', async () => {
+    const name = await group(1);
+    const out = await autoscaling.send(
+      new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: name, MaxRecords: 100 }),
+    );
+    expect(out.InstanceRefreshes).toEqual([]);
+    const error = await autoscaling
+      .send(new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: name, MaxRecords: 101 }))
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'ValidationError' });
+    expect((error as Error).message).toContain('less than or equal to 100');
   });
 
   it('fails the refresh when a watched alarm goes off', async () => {

@@ -1,3 +1,4 @@
+import { parsePipelineInputs } from '../../src/actions/pipeline/inputs';
 import { parseRefreshAsgInputs } from '../../src/actions/refresh-asg/inputs';
 import { ConfigurationError } from '../../src/core/errors';
 
@@ -88,7 +89,15 @@ describe('refresh-asg inputs', () => {
     [{ 'max-healthy-percentage': '99' }, 'max-healthy-percentage', /100 to 200/],
     [{ 'min-healthy-percentage': '40', 'max-healthy-percentage': '150' }, 'max-healthy-percentage', /at most 140/],
     [{ 'checkpoint-percentages': '50,20,100' }, 'checkpoint-percentages', /ascending/],
-    [{ 'checkpoint-percentages': '20,50' }, 'checkpoint-percentages', /ending with 100/],
+    [{ 'checkpoint-percentages': '20,20,100' }, 'checkpoint-percentages', /unique ascending/],
+    [{ 'scale-in-protected-instances': 'wait' }, 'scale-in-protected-instances', /"Refresh", "Ignore", "Wait"/],
+    [{ 'standby-instances': 'Refresh' }, 'standby-instances', /"Terminate", "Ignore", "Wait"/],
+    [{ 'checkpoint-percentages': '50,100' }, 'timeout-minutes', /at least 60 minutes.*checkpoint-delay is empty/],
+    [
+      { 'checkpoint-percentages': '20,50', 'checkpoint-delay': '900', 'bake-time': '600', 'timeout-minutes': '35' },
+      'timeout-minutes',
+      /at least 40 minutes.*2 checkpoint\(s\) of checkpoint-percentages × 900 s \(checkpoint-delay\) \+ bake-time 600 s/,
+    ],
     [{ 'checkpoint-percentages': '0,100' }, 'checkpoint-percentages', /from 1 to 100/],
     [{ 'checkpoint-delay': '60' }, 'checkpoint-delay', /unless checkpoint-percentages/],
     [{ 'bake-time': '172801' }, 'bake-time', /0 to 172800/],
@@ -106,6 +115,44 @@ describe('refresh-asg inputs', () => {
     const error = rejection({ 'asg-name': 'web-asg', ...bad });
     expect(error.input).toBe(input);
     expect(error.message).toMatch(accepted);
+  });
+
+  it('accepts checkpoints that stop short of 100, and the protected / Standby policies, sending nothing by default', () => {
+    const inputs = parse({
+      'asg-name': 'web-asg',
+      'checkpoint-percentages': '20,50',
+      'checkpoint-delay': '60',
+      'scale-in-protected-instances': 'Refresh',
+      'standby-instances': 'Terminate',
+    });
+    expect(inputs.preferences).toMatchObject({
+      checkpointPercentages: [20, 50],
+      scaleInProtectedInstances: 'Refresh',
+      standbyInstances: 'Terminate',
+    });
+    const defaults = parse({ 'asg-name': 'web-asg' }).preferences;
+    expect(defaults.scaleInProtectedInstances).toBeUndefined();
+    expect(defaults.standbyInstances).toBeUndefined();
+    // The hour AWS waits at a checkpoint fits a long enough timeout, and does not matter when the step does not wait.
+    expect(parse({ 'asg-name': 'web-asg', 'checkpoint-percentages': '50,100', 'timeout-minutes': '90' })).toBeDefined();
+    expect(parse({ 'asg-name': 'web-asg', 'checkpoint-percentages': '50,100', wait: 'false' })).toBeDefined();
+  });
+
+  it('the all-in-one action hands scale-in-protected-instances and standby-instances on to the refresh', () => {
+    const values: Record<string, string> = {
+      target: 'asg',
+      repository: 'web',
+      environment: 'staging',
+      'asg-name': 'web-asg',
+      'health-url': 'https://web.example.com/health',
+      'scale-in-protected-instances': 'Ignore',
+      'standby-instances': 'Terminate',
+    };
+    const pipeline = parsePipelineInputs((name) => values[name] ?? '', env);
+    expect(pipeline.passThrough).toMatchObject({
+      'scale-in-protected-instances': 'Ignore',
+      'standby-instances': 'Terminate',
+    });
   });
 
   it('needs a region from the input or the environment', () => {

@@ -52,6 +52,8 @@ const REFRESH_INPUTS = [
   'auto-rollback',
   'bake-time',
   'alarms',
+  'scale-in-protected-instances',
+  'standby-instances',
   'launch-template-version',
 ];
 

@@ -1,4 +1,5 @@
 import type { OnBusy, RefreshPreferences } from '../../core/asg-deploy';
+import { checkPreferencesFitTimeout } from '../../core/asg-refresh-plan';
 import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
 import { type DeployRecord, newRecord, parseRecord, runFromEnv } from '../../core/record';
@@ -31,13 +32,14 @@ const MAX_SECONDS = 172_800;
 function checkpoints(p: ReturnType<typeof inputParser>, raw: string): number[] | undefined {
   const items = p.list('checkpoint-percentages');
   if (items.length === 0) return undefined;
+  // AWS accepts a list that stops short of 100 (e.g. "20,50"): it then replaces only that share of the group.
   const accepted =
-    'ascending whole percentages from 1 to 100, comma or newline separated, ending with 100 (e.g. "25,50,100")';
+    'unique ascending whole percentages from 1 to 100, comma or newline separated (e.g. "25,50,100"; end ' +
+    'with 100 to replace every instance)';
   const values = items.map((item) => Number(item));
   const valid =
     values.every((v) => Number.isInteger(v) && v >= 1 && v <= 100) &&
-    values.every((v, i) => i === 0 || v > values[i - 1]!) &&
-    values[values.length - 1] === 100;
+    values.every((v, i) => i === 0 || v > values[i - 1]!);
   if (!valid) throw new ConfigurationError('checkpoint-percentages', raw, accepted);
   return values;
 }
@@ -146,6 +148,18 @@ export function parseRefreshAsgInputs(read: InputReader, env: NodeJS.ProcessEnv)
   const bakeTime = p.integer('bake-time', undefined, 0, MAX_SECONDS);
   if (bakeTime !== undefined) preferences.bakeTime = bakeTime;
   if (alarms.length > 0) preferences.alarms = alarms;
+  const scaleInProtected = p.optional('scale-in-protected-instances');
+  if (scaleInProtected !== undefined) {
+    preferences.scaleInProtectedInstances = p.oneOf(
+      'scale-in-protected-instances',
+      ['Refresh', 'Ignore', 'Wait'] as const,
+      'Wait',
+    );
+  }
+  const standby = p.optional('standby-instances');
+  if (standby !== undefined) {
+    preferences.standbyInstances = p.oneOf('standby-instances', ['Terminate', 'Ignore', 'Wait'] as const, 'Wait');
+  }
 
   const verifyText = p.optional('verify-target-groups');
   const recordText = p.optional('record');
@@ -164,6 +178,7 @@ export function parseRefreshAsgInputs(read: InputReader, env: NodeJS.ProcessEnv)
     cancelOnAbort: p.boolean('cancel-on-abort', true),
     record,
   };
+  if (inputs.wait) checkPreferencesFitTimeout(preferences, inputs.timeoutMs);
   if (image) inputs.image = image;
   if (repository) inputs.repository = repository;
   if (launchTemplateVersion !== undefined) inputs.launchTemplateVersion = launchTemplateVersion;

@@ -103,7 +103,12 @@ export async function run(deps: ActionDeps, services: RefreshAsgServices = {}): 
   }
   deps.saveState(STATE.settled, 'true');
   finishRecord(record, result);
-  endPhase(phase, result.failure ? 'failed' : 'succeeded', deps.clock, result.failure?.message);
+  endPhase(
+    phase,
+    result.failure ? 'failed' : 'succeeded',
+    deps.clock,
+    result.failure?.message ?? nothingReplaced(result),
+  );
   deps.setOutput('status', result.status);
   deps.setOutput('record', serializeRecord(record));
   if (!inputs.wait) {
@@ -121,6 +126,13 @@ export async function run(deps: ActionDeps, services: RefreshAsgServices = {}): 
 function previousImage(inputs: RefreshAsgInputs, digest: string): string {
   const registry = inputs.image ? inputs.image.uri.slice(0, inputs.image.uri.indexOf('/')) : undefined;
   return registry ? `${registry}/${inputs.repository}@${digest}` : `${inputs.repository}@${digest}`;
+}
+
+/** The record's and summary's note when skip-matching found every instance matching: nothing was rolled out. */
+function nothingReplaced(result: AsgDeployResult): string | undefined {
+  return result.replaced === 0
+    ? 'skip-matching: every instance already matched the launch template version, so no instance was replaced'
+    : undefined;
 }
 
 function finishRecord(record: DeployRecord, result: AsgDeployResult): void {
@@ -142,6 +154,14 @@ function summary(inputs: RefreshAsgInputs, result: AsgDeployResult): string {
       `${result.refreshId} ${result.status}${r?.percentageComplete !== undefined ? ` (${r.percentageComplete}%)` : ''}`,
     ],
     ...(r?.statusReason ? [['Reason', r.statusReason] as [string, string]] : []),
+    ...(result.replaced !== undefined
+      ? [
+          [
+            'Instances replaced',
+            result.replaced === 0 ? `0 (${nothingReplaced(result)})` : String(result.replaced),
+          ] as [string, string],
+        ]
+      : []),
     ...(result.targets ? [['Targets', `${result.targets.length} healthy`] as [string, string]] : []),
     ['Outcome', result.outcome],
   ];

@@ -33,8 +33,11 @@ export interface AsgTiming {
   graceMs: number;
   /** One second of InstanceWarmup / CheckpointDelay / BakeTime. */
   secondMs: number;
-  /** How long ScaleInProtectedInstances / StandbyInstances `Wait` waits before failing the refresh (AWS: 1 h). */
-  waitMs: number;
+  /**
+   * How long ScaleInProtectedInstances / StandbyInstances `Wait` waits before failing the refresh. Unset: AWS's one
+   * hour on the scaled clock (3600 × secondMs).
+   */
+  waitMs?: number | undefined;
   /** Before a refresh leaves Pending. */
   pendingMs: number;
 }
@@ -44,7 +47,6 @@ export const defaultTiming: AsgTiming = {
   healthCheckMs: 100,
   graceMs: 3_000,
   secondMs: 10,
-  waitMs: 2_000,
   pendingMs: 100,
 };
 
@@ -154,6 +156,8 @@ export interface EmulatedGroup {
   /** Instances InService and passing health checks, each time that number changed. */
   history: { at: number; inService: number }[];
   env: Record<string, string>;
+  /** DefaultInstanceWarmup in seconds; undefined when the group has none (AWS then warms up for the grace period). */
+  defaultInstanceWarmup?: number | undefined;
 }
 
 export interface CreateGroupOptions {
@@ -168,6 +172,8 @@ export interface CreateGroupOptions {
   launchTemplateVersion?: string | undefined;
   /** Extra environment for every instance. */
   env?: Record<string, string> | undefined;
+  /** The group's DefaultInstanceWarmup in seconds (scaled clock). Default: none. */
+  defaultInstanceWarmup?: number | undefined;
 }
 
 export interface TargetGroupState {
@@ -245,6 +251,7 @@ export class AutoScalingEmulator {
       loadBalancer: new LoadBalancer(() => this.routable(group).map((i) => ({ url: i.url! }))),
       history: [],
       env: options.env ?? {},
+      defaultInstanceWarmup: options.defaultInstanceWarmup,
     };
     if (options.targetGroup !== false) {
       const arn = `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT_ID}:targetgroup/${options.name}-tg/${this.hex(16)}`;
@@ -535,7 +542,7 @@ export class AutoScalingEmulator {
           (prefs.ScaleInProtectedInstances === 'Wait' && i.protectedFromScaleIn && i.lifecycle === 'InService') ||
           (prefs.StandbyInstances === 'Wait' && i.lifecycle === 'Standby'),
       );
-    const end = Date.now() + this.timing.waitMs;
+    const end = Date.now() + (this.timing.waitMs ?? 3600 * this.timing.secondMs);
     while (blocking().length > 0) {
       const ids = blocking().map((i) => i.id);
       refresh.StatusReason = `Waiting for instances to be unprotected or leave Standby: ${ids.join(', ')}.`;
@@ -548,6 +555,11 @@ export class AutoScalingEmulator {
       await this.pause(refresh, 50);
     }
     refresh.StatusReason = undefined;
+  }
+
+  /** HealthCheckGracePeriod as DescribeAutoScalingGroups reports it, in seconds. */
+  private gracePeriodSeconds(): number {
+    return Math.round(this.timing.graceMs / 1000);
   }
 
   private toReplace(group: EmulatedGroup, refresh: EmulatedRefresh, target: string): EmulatedInstance[] {
@@ -582,7 +594,11 @@ export class AutoScalingEmulator {
       : Math.max(1, capacity - Math.ceil((capacity * prefs.MinHealthyPercentage) / 100));
     const total = replace.length;
     const checkpoints = rollingBack ? [] : [...(prefs.CheckpointPercentages ?? [])];
+    // A list ending below 100 (e.g. [20, 50]) replaces only that share of the group, then ends after its delay.
+    const last = checkpoints[checkpoints.length - 1] ?? 100;
     const remaining = [...replace];
+    // AWS's default warmup: the group's DefaultInstanceWarmup, else its HealthCheckGracePeriod.
+    const warmup = prefs.InstanceWarmup ?? group.defaultInstanceWarmup ?? this.gracePeriodSeconds();
     let done = 0;
     const progress = () => {
       refresh.PercentageComplete = total === 0 ? 100 : Math.floor((done / total) * 100);
@@ -591,7 +607,10 @@ export class AutoScalingEmulator {
     progress();
     while (remaining.length > 0) {
       this.check(refresh, rollingBack);
-      const old = remaining.splice(0, batch);
+      // Paced so as not to overshoot the next checkpoint: "sometimes replaces fewer, never more".
+      const next = checkpoints[0];
+      const upToCheckpoint = next === undefined ? batch : Math.ceil((total * next) / 100) - done;
+      const old = remaining.splice(0, Math.max(1, Math.min(batch, upToCheckpoint)));
       refresh.StatusReason = launchFirst
         ? `Launching ${old.length} new instance(s) before terminating old ones.`
         : `Waiting for ${old.length} replacement instance(s) to pass health checks.`;
@@ -607,9 +626,9 @@ export class AutoScalingEmulator {
         }
       }
       if (launchFirst) await Promise.all(old.map((i) => this.terminate(group, i)));
-      if (prefs.InstanceWarmup) {
+      if (warmup) {
         refresh.StatusReason = 'Waiting for instances to warm up before continuing.';
-        await this.pause(refresh, prefs.InstanceWarmup * this.timing.secondMs, rollingBack);
+        await this.pause(refresh, warmup * this.timing.secondMs, rollingBack);
       }
       done += old.length;
       progress();
@@ -617,9 +636,14 @@ export class AutoScalingEmulator {
       if (reached.length > 0) {
         checkpoints.splice(0, reached.length);
         refresh.StatusReason = `Waiting for checkpoint delay at ${reached[reached.length - 1]}% complete.`;
+        // AWS's default CheckpointDelay when only CheckpointPercentages is given: one hour.
         await this.pause(refresh, (prefs.CheckpointDelay ?? 3600) * this.timing.secondMs, rollingBack);
       }
       refresh.StatusReason = undefined;
+      if (last < 100 && refresh.PercentageComplete >= last) {
+        refresh.InstancesToUpdate = 0;
+        return;
+      }
     }
   }
 
@@ -672,6 +696,7 @@ export class AutoScalingEmulator {
       MaxSize: group.maxSize,
       DesiredCapacity: group.desired,
       DefaultCooldown: 300,
+      ...(group.defaultInstanceWarmup !== undefined ? { DefaultInstanceWarmup: group.defaultInstanceWarmup } : {}),
       AvailabilityZones: [`${REGION}a`],
       LoadBalancerNames: [],
       TargetGroupARNs: group.targetGroupArns,
@@ -700,7 +725,6 @@ export class AutoScalingEmulator {
       groups.map((g) => this.groupView(g)),
       p,
       'AutoScalingGroups',
-      100,
     );
   }
 
@@ -789,7 +813,6 @@ export class AutoScalingEmulator {
       refreshes.map((r) => this.refreshView(r)),
       p,
       'InstanceRefreshes',
-      50,
     );
   }
 
@@ -868,11 +891,12 @@ function parsePreferences(raw: Record<string, unknown>): Preferences {
   }
   const checkpoints = raw.CheckpointPercentages as string[] | undefined;
   const percentages = checkpoints?.map((c) => int(c, 'checkpointPercentages', 1, 100)!);
-  if (percentages) {
-    const ascending = percentages.every((c, i) => i === 0 || c > percentages[i - 1]!);
-    if (!ascending || percentages[percentages.length - 1] !== 100) {
-      throw new AwsFault('ValidationError', 'CheckpointPercentages must be in ascending order and end with 100.');
-    }
+  // Ascending and unique; the last need not be 100 (a partial refresh), as the model's documentation says.
+  if (percentages && !percentages.every((c, i) => i === 0 || c > percentages[i - 1]!)) {
+    throw new AwsFault('ValidationError', 'CheckpointPercentages must be unique and in ascending order.');
+  }
+  if (raw.CheckpointDelay !== undefined && !percentages) {
+    throw new AwsFault('ValidationError', 'CheckpointDelay can be specified only together with CheckpointPercentages.');
   }
   const alarms = (raw.AlarmSpecification as { Alarms?: string[] } | undefined)?.Alarms;
   if (alarms && alarms.length > 10) throw new AwsFault('ValidationError', 'At most 10 alarms can be specified.');
@@ -886,19 +910,21 @@ function parsePreferences(raw: Record<string, unknown>): Preferences {
     MaxHealthyPercentage: max,
     InstanceWarmup: int(raw.InstanceWarmup, 'instanceWarmup', 0, 2_147_483_647),
     CheckpointPercentages: percentages,
-    CheckpointDelay: int(raw.CheckpointDelay, 'checkpointDelay', 0, 172_800),
+    // Reported back as AWS fills it in: one hour when only CheckpointPercentages was given.
+    CheckpointDelay: int(raw.CheckpointDelay, 'checkpointDelay', 0, 172_800) ?? (percentages ? 3600 : undefined),
     SkipMatching: bool(raw.SkipMatching),
     AutoRollback: bool(raw.AutoRollback),
     ScaleInProtectedInstances: choice(
       raw.ScaleInProtectedInstances,
       ['Refresh', 'Ignore', 'Wait'] as const,
-      'Ignore',
+      // The API's default (the console's is Ignore).
+      'Wait',
       'ScaleInProtectedInstances',
     ),
     StandbyInstances: choice(
       raw.StandbyInstances,
       ['Terminate', 'Ignore', 'Wait'] as const,
-      'Ignore',
+      'Wait',
       'StandbyInstances',
     ),
     AlarmSpecification: alarms ? { Alarms: alarms } : undefined,
@@ -906,9 +932,16 @@ function parsePreferences(raw: Record<string, unknown>): Preferences {
   };
 }
 
-/** MaxRecords / NextToken paging as the Auto Scaling API does it. */
-function page<T>(items: T[], p: Record<string, unknown>, key: string, maxLimit: number) {
-  const max = int(p.MaxRecords, 'maxRecords', 1, maxLimit) ?? maxLimit;
+/** MaxRecords / NextToken paging as the Auto Scaling API does it: 50 by default, at most 100. */
+function page<T>(items: T[], p: Record<string, unknown>, key: string) {
+  if (p.MaxRecords !== undefined && Number(p.MaxRecords) > 100) {
+    throw new AwsFault(
+      'ValidationError',
+      `1 validation error detected: Value '${String(p.MaxRecords)}' at 'maxRecords' failed to satisfy constraint: ` +
+        'Member must have value less than or equal to 100',
+    );
+  }
+  const max = int(p.MaxRecords, 'maxRecords', 1, 100) ?? 50;
   const start = p.NextToken === undefined ? 0 : Number(Buffer.from(String(p.NextToken), 'base64url').toString());
   if (!Number.isInteger(start) || start < 0) throw new AwsFault('InvalidNextToken', 'The NextToken is invalid.');
   const slice = items.slice(start, start + max);
