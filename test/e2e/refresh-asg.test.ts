@@ -68,12 +68,15 @@ afterEach(async () => {
 });
 
 /** The boot tag `web-N` on v1, and a 4-instance group booting it. */
-async function groupOnV1(instances = 4): Promise<{ name: string; tag: string }> {
+async function groupOnV1(
+  instances = 4,
+  healthCheckType: 'EC2' | 'ELB' = 'ELB',
+): Promise<{ name: string; tag: string }> {
   const name = `web-${++groupCounter}`;
   const tag = `boot-${groupCounter}`;
   const v1 = await sandbox.registry.client.manifest('app', 'v1');
   await sandbox.registry.client.putManifest('app', tag, v1!.mediaType, v1!.bytes);
-  await sandbox.autoscaling.createGroup({ name, repository: 'app', bootTag: tag, instances });
+  await sandbox.autoscaling.createGroup({ name, repository: 'app', bootTag: tag, instances, healthCheckType });
   groups.push(name);
   return { name, tag };
 }

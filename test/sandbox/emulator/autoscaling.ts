@@ -37,6 +37,12 @@ export interface AsgTiming {
   waitMs: number;
   /** Before a refresh leaves Pending. */
   pendingMs: number;
+  /**
+   * How many replacements in a row may turn Unhealthy before the refresh gives up. AWS replaces an unhealthy
+   * instance and keeps going; it fails the refresh only when replacements keep failing (its exact threshold is not
+   * documented). Optional so older timing objects stay valid; default 3.
+   */
+  replacementAttempts?: number;
 }
 
 export const defaultTiming: AsgTiming = {
@@ -154,6 +160,11 @@ export interface EmulatedGroup {
   /** Instances InService and passing health checks, each time that number changed. */
   history: { at: number; inService: number }[];
   env: Record<string, string>;
+  /**
+   * EC2 (AWS's default): an instance is Healthy while it runs, whatever its application answers. ELB: an instance
+   * failing the target group's health checks past the grace period is Unhealthy.
+   */
+  healthCheckType: 'EC2' | 'ELB';
 }
 
 export interface CreateGroupOptions {
@@ -168,6 +179,8 @@ export interface CreateGroupOptions {
   launchTemplateVersion?: string | undefined;
   /** Extra environment for every instance. */
   env?: Record<string, string> | undefined;
+  /** The group's HealthCheckType. Default 'EC2', as CreateAutoScalingGroup without one. */
+  healthCheckType?: 'EC2' | 'ELB' | undefined;
 }
 
 export interface TargetGroupState {
@@ -245,6 +258,7 @@ export class AutoScalingEmulator {
       loadBalancer: new LoadBalancer(() => this.routable(group).map((i) => ({ url: i.url! }))),
       history: [],
       env: options.env ?? {},
+      healthCheckType: options.healthCheckType ?? 'EC2',
     };
     if (options.targetGroup !== false) {
       const arn = `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT_ID}:targetgroup/${options.name}-tg/${this.hex(16)}`;
@@ -418,9 +432,14 @@ export class AutoScalingEmulator {
       } else {
         instance.failures++;
       }
-      // Past the grace period, two failed probes in a row make the instance Unhealthy (EC2 Auto Scaling then
-      // stops counting it; the refresh watching it fails).
-      if (!instance.passing && instance.failures >= 2 && Date.now() - instance.launchedAt > this.timing.graceMs) {
+      // With ELB health checks, past the grace period, two failed probes in a row make the instance Unhealthy (EC2
+      // Auto Scaling then replaces it). With EC2 checks the probes only decide routing and target health.
+      if (
+        group.healthCheckType === 'ELB' &&
+        !instance.passing &&
+        instance.failures >= 2 &&
+        Date.now() - instance.launchedAt > this.timing.graceMs
+      ) {
         instance.health = 'Unhealthy';
       }
       this.noteCapacity(group);
@@ -440,6 +459,20 @@ export class AutoScalingEmulator {
     this.noteCapacity(group);
     await instance.process?.stop().catch(() => undefined);
     instance.lifecycle = 'Terminated';
+  }
+
+  /**
+   * What a refresh waits for before counting a replacement: with EC2 checks, only that it runs (InService), since
+   * EC2 status checks know nothing of the application; with ELB checks, that it passes the target group's health
+   * check (true) or is marked Unhealthy (false).
+   */
+  private async untilHealthy(group: EmulatedGroup, instance: EmulatedInstance): Promise<boolean> {
+    if (group.healthCheckType === 'ELB') return this.untilPassing(instance);
+    for (;;) {
+      if (instance.lifecycle === 'InService') return true;
+      if (instance.lifecycle === 'Terminated') return false;
+      await delay(Math.min(50, this.timing.healthCheckMs));
+    }
   }
 
   /** Waits until the instance passes /health (true) or is marked Unhealthy (false). */
@@ -596,16 +629,7 @@ export class AutoScalingEmulator {
         ? `Launching ${old.length} new instance(s) before terminating old ones.`
         : `Waiting for ${old.length} replacement instance(s) to pass health checks.`;
       if (!launchFirst) await Promise.all(old.map((i) => this.terminate(group, i)));
-      const fresh = await Promise.all(old.map(() => this.launch(group, version, refresh)));
-      for (const instance of fresh) {
-        if (!(await this.untilPassing(instance))) {
-          const why = instance.probeFailure?.description ?? 'it failed its health checks';
-          throw new Stop(
-            'unhealthy',
-            `${rollingBack ? 'Rollback' : 'Instance refresh'} failed: replacement instance ${instance.id} is unhealthy (${why}).`,
-          );
-        }
-      }
+      await Promise.all(old.map(() => this.launchHealthy(group, refresh, version, rollingBack)));
       if (launchFirst) await Promise.all(old.map((i) => this.terminate(group, i)));
       if (prefs.InstanceWarmup) {
         refresh.StatusReason = 'Waiting for instances to warm up before continuing.';
@@ -620,6 +644,34 @@ export class AutoScalingEmulator {
         await this.pause(refresh, (prefs.CheckpointDelay ?? 3600) * this.timing.secondMs, rollingBack);
       }
       refresh.StatusReason = undefined;
+    }
+  }
+
+  /**
+   * Launches one replacement and waits for it to be healthy. As AWS does, an Unhealthy replacement is terminated
+   * and replaced; only `replacementAttempts` unhealthy ones in a row fail the refresh.
+   */
+  private async launchHealthy(
+    group: EmulatedGroup,
+    refresh: EmulatedRefresh,
+    version: string,
+    rollingBack: boolean,
+  ): Promise<EmulatedInstance> {
+    const attempts = Math.max(1, this.timing.replacementAttempts ?? 3);
+    for (let attempt = 1; ; attempt++) {
+      this.check(refresh, rollingBack);
+      const instance = await this.launch(group, version, refresh);
+      if (await this.untilHealthy(group, instance)) return instance;
+      const why = instance.probeFailure?.description ?? 'it failed its health checks';
+      if (attempt >= attempts) {
+        throw new Stop(
+          'unhealthy',
+          `${rollingBack ? 'Rollback' : 'Instance refresh'} failed: replacement instance ${instance.id} is unhealthy ` +
+            `(${why}), after ${attempt} replacement(s) in a row turned unhealthy.`,
+        );
+      }
+      refresh.StatusReason = `Replacing unhealthy instance ${instance.id} (${why}).`;
+      await this.terminate(group, instance);
     }
   }
 
@@ -675,7 +727,7 @@ export class AutoScalingEmulator {
       AvailabilityZones: [`${REGION}a`],
       LoadBalancerNames: [],
       TargetGroupARNs: group.targetGroupArns,
-      HealthCheckType: group.targetGroupArns.length > 0 ? 'ELB' : 'EC2',
+      HealthCheckType: group.healthCheckType,
       HealthCheckGracePeriod: Math.round(this.timing.graceMs / 1000),
       Instances: group.instances
         .filter((i) => i.lifecycle !== 'Terminated')
