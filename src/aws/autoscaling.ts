@@ -21,6 +21,10 @@ export interface GroupInfo {
   launchTemplate?: { id: string; name: string; version: string };
   targetGroupArns: string[];
   desiredCapacity: number;
+  /** EC2 (AWS's default: status checks only, blind to the application) or ELB (also the target groups' checks). */
+  healthCheckType: string;
+  /** HealthCheckGracePeriod in seconds (0 when the group was created by the API without one). */
+  healthCheckGracePeriod: number;
   instances: { id: string; lifecycleState: string; healthStatus: string; version?: string }[];
 }
 
@@ -49,6 +53,8 @@ export async function describeGroup(client: AutoScalingClient, name: string): Pr
       : {}),
     targetGroupArns: group.TargetGroupARNs ?? [],
     desiredCapacity: group.DesiredCapacity ?? 0,
+    healthCheckType: group.HealthCheckType ?? 'EC2',
+    healthCheckGracePeriod: group.HealthCheckGracePeriod ?? 0,
     instances: (group.Instances ?? []).map((i) => ({
       id: i.InstanceId ?? '',
       lifecycleState: i.LifecycleState ?? '',

@@ -17,6 +17,7 @@ import {
 } from '../aws/autoscaling';
 import { findImage, promoteImage } from '../aws/ecr';
 import { describeTarget, type TargetState, targetHealth } from '../aws/elbv2';
+import { describeHealthCheckMode, ReplacementUnhealthyError, replacementWatch } from './asg-health-watch';
 import type { Clock } from './clock';
 import { DeployError } from './errors';
 import { type HealthResult, waitUntilHealthy } from './health';
@@ -193,6 +194,8 @@ export interface WaitOptions {
   timeoutMs: number;
   /** Called once when the refresh turns to RollbackInProgress (e.g. to move the boot tag back first). */
   onRollbackStarted?: (refresh: RefreshView) => Promise<void>;
+  /** Called at each look while the refresh is InProgress; what it throws ends the wait. */
+  onLook?: (refresh: RefreshView) => Promise<void>;
 }
 
 /** Polls the refresh until it ends (any terminal status), printing a line whenever its progress changes. */
@@ -214,6 +217,7 @@ export async function waitForRefresh(
         await options.onRollbackStarted?.(refresh);
       }
       if (!isActiveStatus(refresh.status)) return { done: true, value: refresh };
+      if (refresh.status === 'InProgress') await options.onLook?.(refresh);
       return { done: false, progress: describeProgress(refresh) };
     },
   });
@@ -345,6 +349,9 @@ export async function deployAsg(deps: AsgDeps, options: AsgDeployOptions): Promi
   const remaining = () => Math.max(1_000, options.timeoutMs - (deps.clock.now() - started));
   const group = await describeGroup(deps.autoscaling, groupName);
   const request = refreshRequest(group, options.preferences, options.launchTemplateVersion);
+  const mode = describeHealthCheckMode(group);
+  if (mode.warn) logger.warning(mode.line);
+  else logger.info(mode.line);
 
   await clearTheWay(deps, groupName, options.onBusy, remaining());
 
@@ -376,10 +383,14 @@ export async function deployAsg(deps: AsgDeps, options: AsgDeployOptions): Promi
   const base = { group, refreshId, tagMoved, ...(previousDigest ? { previousDigest } : {}) };
   if (!options.wait) return { ...base, status: 'Pending', outcome: 'in-progress' };
 
+  // Instances there now are the old ones: what the refresh launches from here on is a replacement to watch.
+  const look = mode.watch && deps.elbv2 ? replacementWatch(deps.elbv2, group, deps.clock, logger) : undefined;
   let refresh: RefreshView;
+  let failure: RefreshFailedError | undefined;
   try {
     refresh = await waitForRefresh(deps, groupName, refreshId, {
       timeoutMs: remaining(),
+      ...(look ? { onLook: look } : {}),
       onRollbackStarted: async (r) => {
         logger.warning(`Instance refresh ${refreshId} is rolling back: ${r.rollback?.reason ?? r.statusReason ?? ''}`);
         if (tagMoved && bootTag && previousDigest) {
@@ -391,10 +402,13 @@ export async function deployAsg(deps: AsgDeps, options: AsgDeployOptions): Promi
       },
     });
   } catch (error) {
-    throw await abandon(deps, groupName, refreshId, options, error, bootTag, tagMoved ? previousDigest : undefined);
+    if (!(error instanceof ReplacementUnhealthyError)) {
+      throw await abandon(deps, groupName, refreshId, options, error, bootTag, tagMoved ? previousDigest : undefined);
+    }
+    ({ refresh, failure } = await stopEarly(deps, groupName, refreshId, error, remaining()));
   }
 
-  const failure = refreshFailure(groupName, refresh);
+  failure ??= refreshFailure(groupName, refresh);
   if (failure) {
     if (tagMoved && bootTag && refresh.status !== 'RollbackSuccessful' && refresh.status !== 'RollbackFailed') {
       logger.warning(
@@ -419,6 +433,31 @@ export async function deployAsg(deps: AsgDeps, options: AsgDeployOptions): Promi
   }
   if (verify) logger.warning(`${groupName} has no target groups: nothing to verify through the load balancer.`);
   return { ...base, status: refresh.status, refresh, outcome: 'succeeded' };
+}
+
+/**
+ * EC2 health checks: a replacement stays unhealthy behind the load balancer, but AWS would go on replacing every
+ * instance with the same image. Cancel the refresh and wait until it has stopped, so the caller's rollback (which
+ * starts a refresh of its own) does not meet InstanceRefreshInProgress.
+ */
+async function stopEarly(
+  deps: AsgDeps,
+  group: string,
+  refreshId: string,
+  error: ReplacementUnhealthyError,
+  timeoutMs: number,
+): Promise<{ refresh: RefreshView; failure: RefreshFailedError }> {
+  deps.logger.error(`${error.message} Cancelling instance refresh ${refreshId} before it replaces more instances.`);
+  await cancelRefresh(deps.autoscaling, group);
+  const refresh = await waitForRefresh(deps, group, refreshId, { timeoutMs });
+  const failure = new RefreshFailedError(
+    `${error.message} ${group} uses EC2 health checks, so AWS would have replaced every instance with this image ` +
+      `and called the refresh a success: instance refresh ${refreshId} was cancelled (${describeProgress(refresh)}). ` +
+      'Instances already replaced keep the new configuration until rolled back. Switch the group to ELB health ' +
+      'checks so that AWS itself stops (and AutoRollback works).',
+    refresh,
+  );
+  return { refresh, failure };
 }
 
 /** The refresh never started after the boot tag moved: the tag goes back, and the error says where it points. */

@@ -207,6 +207,53 @@ describe('refresh-asg against the sandbox', () => {
     expect(sandbox.autoscaling.liveInstances(name).map((i) => i.digest)).toEqual(Array(4).fill(digests.v1));
   });
 
+  it('EC2 health checks: stops a broken image after the first replacements, where AWS would replace them all', async () => {
+    const { name, tag } = await groupOnV1(4, 'EC2');
+    const run = await refresh({
+      'asg-name': name,
+      image: uri('broken'),
+      'boot-tag': tag,
+      'min-healthy-percentage': '75',
+      // 10 s a batch here: as on AWS (300 s grace and warmup by default), a batch outlasts the toolkit's 10 s looks.
+      'instance-warmup': '1000',
+    });
+
+    // AWS itself calls this refresh Successful with every instance on the broken image; the toolkit cancels it.
+    expect(run.exitCode).toBe(1);
+    expect(run.outputs.status).toBe('Cancelled');
+    expect(run.log).toMatch(/uses EC2 health checks: .*--health-check-type ELB/);
+    expect(run.errors.join('\n')).toMatch(
+      /Replacement instance i-\w+ in web-\d+-tg is unhealthy .* past the health check grace period \(4s\)/,
+    );
+    expect(JSON.parse(run.outputs.record ?? '')).toMatchObject({ outcome: 'failed' });
+    const live = sandbox.autoscaling.liveInstances(name).map((i) => i.digest);
+    expect(live).toContain(digests.v1);
+    expect(await versions(name, 6)).toEqual(new Set(['200 v1']));
+
+    // The existing rollback path (the pipeline's on failure) brings v1 back on every instance.
+    const logger = captureLogger();
+    const region = 'us-east-1';
+    const result = await rollbackAsg(
+      {
+        autoscaling: new AutoScalingClient({ region }),
+        elbv2: new ElasticLoadBalancingV2Client({ region }),
+        clock: systemClock,
+        logger,
+        pollDelays: { minDelayMs: 200, maxDelayMs: 500 },
+      },
+      {
+        groupName: name,
+        bootTag: ecrBootTag(new ECRClient({ region }), 'app', tag, logger),
+        previousDigest: run.outputs['previous-image']!,
+        preferences: { minHealthyPercentage: 75 },
+        timeoutMs: 120_000,
+      },
+    );
+    expect(result).toMatchObject({ method: 'refresh', status: 'Successful', tagMoved: true });
+    expect(sandbox.autoscaling.liveInstances(name).map((i) => i.digest)).toEqual(Array(4).fill(digests.v1));
+    expect(await versions(name)).toEqual(new Set(['200 v1']));
+  });
+
   it('reports an AWS AutoRollback of a launch template version as a failed deploy', async () => {
     const { name } = await groupOnV1();
     const broken = sandbox.autoscaling.addTemplateVersion(name, { repository: 'app', reference: digests.broken! });

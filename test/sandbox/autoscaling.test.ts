@@ -235,10 +235,12 @@ describe('Auto Scaling emulator through the real SDK', () => {
     const before = await instancesOf(name);
     launcher.push(name, 'latest', { version: 'v2-broken', healthy: false });
     const { InstanceRefreshId } = await start(name, { Preferences: { MinHealthyPercentage: 50, AutoRollback: false } });
-    const { final } = await settle(name, InstanceRefreshId!);
+    const { final, reasons } = await settle(name, InstanceRefreshId!);
     const g = (await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] })))
       .AutoScalingGroups![0]!;
     expect(g.HealthCheckType).toBe('EC2');
+    // No InstanceWarmup: AWS warms each batch up for the group's HealthCheckGracePeriod.
+    expect(reasons).toContain('Waiting for instances to warm up before continuing.');
     expect(final.Status).toBe('Successful');
     const after = await instancesOf(name);
     expect(after.map((i) => i.HealthStatus)).toEqual(['Healthy', 'Healthy']);

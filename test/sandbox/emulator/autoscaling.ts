@@ -631,9 +631,13 @@ export class AutoScalingEmulator {
       if (!launchFirst) await Promise.all(old.map((i) => this.terminate(group, i)));
       await Promise.all(old.map(() => this.launchHealthy(group, refresh, version, rollingBack)));
       if (launchFirst) await Promise.all(old.map((i) => this.terminate(group, i)));
-      if (prefs.InstanceWarmup) {
+      // AWS's default warmup is the group's DefaultInstanceWarmup, else its HealthCheckGracePeriod (this group has
+      // no DefaultInstanceWarmup): without an InstanceWarmup each batch waits the grace period.
+      const warmupMs =
+        prefs.InstanceWarmup !== undefined ? prefs.InstanceWarmup * this.timing.secondMs : this.timing.graceMs;
+      if (warmupMs > 0) {
         refresh.StatusReason = 'Waiting for instances to warm up before continuing.';
-        await this.pause(refresh, prefs.InstanceWarmup * this.timing.secondMs, rollingBack);
+        await this.pause(refresh, warmupMs, rollingBack);
       }
       done += old.length;
       progress();
