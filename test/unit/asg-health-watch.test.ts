@@ -5,7 +5,11 @@ import {
   DescribeInstanceRefreshesCommand,
   StartInstanceRefreshCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  DescribeTargetHealthCommand,
+  type DescribeTargetHealthCommandOutput,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { type BootTag, deployAsg } from '../../src/core/asg-deploy';
 import { FakeClock } from '../../src/core/clock';
@@ -69,7 +73,8 @@ function refreshRunsUntilCancelled(successAfter = Number.POSITIVE_INFINITY) {
   });
 }
 
-const unhealthyReplacement = {
+const unhealthyReplacement: DescribeTargetHealthCommandOutput = {
+  $metadata: {},
   TargetHealthDescriptions: [
     { Target: { Id: 'i-old2' }, TargetHealth: { State: 'healthy' } },
     {
