@@ -319,8 +319,11 @@ export interface AsgDeployOptions {
   verifyTargetGroups?: boolean;
   /** Cancel the refresh this call started when the job is cancelled or the wait times out. */
   cancelOnAbort: boolean;
-  /** Called as soon as the refresh exists, so its id reaches outputs and state even if the step dies. */
-  onStarted?: (refreshId: string, previousDigest: string | undefined) => void;
+  /**
+   * Called as soon as the refresh exists, so its id reaches outputs and state even if the step dies. With
+   * launchTemplateVersion, `previousTemplateVersion` is the group's version before it: what a rollback restores.
+   */
+  onStarted?: (refreshId: string, previousDigest: string | undefined, previousTemplateVersion?: string) => void;
 }
 
 export interface AsgDeployResult {
@@ -331,6 +334,8 @@ export interface AsgDeployResult {
   refresh?: RefreshView;
   /** What the boot tag named before this deploy. */
   previousDigest?: string;
+  /** With launchTemplateVersion: the group's launch template version before this deploy. */
+  previousTemplateVersion?: string;
   tagMoved: boolean;
   targets?: TargetState[];
   outcome: Outcome;
@@ -379,8 +384,16 @@ export async function deployAsg(deps: AsgDeps, options: AsgDeployOptions): Promi
     throw await restoreBootTag(bootTag, previousDigest, options.digest, error);
   }
   logger.info(`Started instance refresh ${refreshId} of ${groupName}.`);
-  options.onStarted?.(refreshId, previousDigest);
-  const base = { group, refreshId, tagMoved, ...(previousDigest ? { previousDigest } : {}) };
+  // AWS moves the group to the DesiredConfiguration when the refresh succeeds: a later rollback must move it back.
+  const previousTemplateVersion = request.DesiredConfiguration ? group.launchTemplate?.version : undefined;
+  options.onStarted?.(refreshId, previousDigest, previousTemplateVersion);
+  const base = {
+    group,
+    refreshId,
+    tagMoved,
+    ...(previousDigest ? { previousDigest } : {}),
+    ...(previousTemplateVersion ? { previousTemplateVersion } : {}),
+  };
   if (!options.wait) return { ...base, status: 'Pending', outcome: 'in-progress' };
 
   // Instances there now are the old ones: what the refresh launches from here on is a replacement to watch.
@@ -543,6 +556,11 @@ export interface AsgRollbackOptions {
   previousDigest?: string;
   /** Preferences of a new refresh, if one is needed (SkipMatching is always off: every instance must re-pull). */
   preferences: RefreshPreferences;
+  /**
+   * The launch template version to go back to (the deploy's previousTemplateVersion). A new refresh then carries it
+   * as its DesiredConfiguration, so the group itself returns to it, not only the boot tag.
+   */
+  launchTemplateVersion?: string;
   timeoutMs: number;
   /** A URL through the load balancer (e.g. `<lb>/version`) that must answer healthily, with `expectedVersion` if set. */
   verify?: { url: string; expectedVersion?: string; intervalMs?: number };
@@ -605,7 +623,11 @@ export async function rollbackAsg(deps: AsgDeps, options: AsgRollbackOptions): P
   }
   if (method === 'refresh') {
     if (active) await clearTheWay(deps, groupName, 'cancel', remaining());
-    const request = refreshRequest(group, { ...options.preferences, skipMatching: false, autoRollback: false });
+    const request = refreshRequest(
+      group,
+      { ...options.preferences, skipMatching: false, autoRollback: false },
+      options.launchTemplateVersion,
+    );
     refreshId = await startWhenFree(deps, request, 'cancel', remaining());
     logger.info(
       `Started instance refresh ${refreshId} of ${groupName} to relaunch every instance on the previous image.`,

@@ -1,5 +1,6 @@
 import {
   AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
   DescribeInstanceRefreshesCommand,
   StartInstanceRefreshCommand,
 } from '@aws-sdk/client-auto-scaling';
@@ -252,6 +253,38 @@ describe('refresh-asg against the sandbox', () => {
     expect(result).toMatchObject({ method: 'refresh', status: 'Successful', tagMoved: true });
     expect(sandbox.autoscaling.liveInstances(name).map((i) => i.digest)).toEqual(Array(4).fill(digests.v1));
     expect(await versions(name)).toEqual(new Set(['200 v1']));
+  });
+
+  it('a rollback after a launch-template-version deploy puts the group back on its previous template version', async () => {
+    const { name } = await groupOnV1(2);
+    const v2 = sandbox.autoscaling.addTemplateVersion(name, { repository: 'app', reference: digests.v2! });
+    const run = await refresh({ 'asg-name': name, 'launch-template-version': v2 });
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs['previous-launch-template-version']).toBe('1');
+    expect(await versions(name, 4)).toEqual(new Set(['200 v2']));
+
+    // As the pipeline does when verification fails after a Successful refresh (AWS has moved the group to v2).
+    const logger = captureLogger();
+    const region = 'us-east-1';
+    const result = await rollbackAsg(
+      {
+        autoscaling: new AutoScalingClient({ region }),
+        elbv2: new ElasticLoadBalancingV2Client({ region }),
+        clock: systemClock,
+        logger,
+        pollDelays: { minDelayMs: 200, maxDelayMs: 500 },
+      },
+      {
+        groupName: name,
+        launchTemplateVersion: run.outputs['previous-launch-template-version']!,
+        preferences: { minHealthyPercentage: 50 },
+        timeoutMs: 120_000,
+      },
+    );
+    expect(result).toMatchObject({ method: 'refresh', status: 'Successful' });
+    const group = await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
+    expect(group.AutoScalingGroups?.[0]?.LaunchTemplate?.Version).toBe('1');
+    expect(await versions(name, 4)).toEqual(new Set(['200 v1']));
   });
 
   it('reports an AWS AutoRollback of a launch template version as a failed deploy', async () => {
