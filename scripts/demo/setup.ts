@@ -83,6 +83,8 @@ export async function setUp(sandbox: Sandbox, out: Printer, commits: string[]): 
     repository: REPOSITORY,
     bootTag: BOOT_TAG,
     instances: INSTANCES,
+    // As the docs recommend: ELB health checks, so the refresh itself sees the application's health.
+    healthCheckType: 'ELB',
   });
   const loadBalancerUrl = sandbox.autoscaling.loadBalancerUrl(GROUP);
   const instances = sandbox.autoscaling.liveInstances(GROUP);

@@ -30,7 +30,10 @@ export interface GroupInfo {
   }[];
   /** Seconds; what a refresh warms up for when InstanceWarmup is not given (else HealthCheckGracePeriod). */
   defaultInstanceWarmup?: number;
-  healthCheckGracePeriod?: number;
+  /** EC2 (AWS's default: status checks only, blind to the application) or ELB (also the target groups' checks). */
+  healthCheckType: string;
+  /** HealthCheckGracePeriod in seconds (0 when the group was created by the API without one). */
+  healthCheckGracePeriod: number;
 }
 
 export async function describeGroup(client: AutoScalingClient, name: string): Promise<GroupInfo> {
@@ -58,6 +61,8 @@ export async function describeGroup(client: AutoScalingClient, name: string): Pr
       : {}),
     targetGroupArns: group.TargetGroupARNs ?? [],
     desiredCapacity: group.DesiredCapacity ?? 0,
+    healthCheckType: group.HealthCheckType ?? 'EC2',
+    healthCheckGracePeriod: group.HealthCheckGracePeriod ?? 0,
     instances: (group.Instances ?? []).map((i) => ({
       id: i.InstanceId ?? '',
       lifecycleState: i.LifecycleState ?? '',
@@ -66,7 +71,6 @@ export async function describeGroup(client: AutoScalingClient, name: string): Pr
       ...(i.ProtectedFromScaleIn ? { protectedFromScaleIn: true } : {}),
     })),
     ...(group.DefaultInstanceWarmup !== undefined ? { defaultInstanceWarmup: group.DefaultInstanceWarmup } : {}),
-    ...(group.HealthCheckGracePeriod !== undefined ? { healthCheckGracePeriod: group.HealthCheckGracePeriod } : {}),
   };
 }
 

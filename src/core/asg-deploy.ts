@@ -17,6 +17,7 @@ import {
 } from '../aws/autoscaling';
 import { findImage, promoteImage } from '../aws/ecr';
 import { describeTarget, type TargetState, targetHealth } from '../aws/elbv2';
+import { describeHealthCheckMode, ReplacementUnhealthyError, replacementWatch } from './asg-health-watch';
 import { checkRefreshFitsTimeout, reportBlockers } from './asg-refresh-plan';
 import type { Clock } from './clock';
 import { DeployError } from './errors';
@@ -199,6 +200,8 @@ export interface WaitOptions {
   timeoutMs: number;
   /** Called once when the refresh turns to RollbackInProgress (e.g. to move the boot tag back first). */
   onRollbackStarted?: (refresh: RefreshView) => Promise<void>;
+  /** Called at each look while the refresh is InProgress; what it throws ends the wait. */
+  onLook?: (refresh: RefreshView) => Promise<void>;
 }
 
 /** Polls the refresh until it ends (any terminal status), printing a line whenever its progress changes. */
@@ -220,6 +223,7 @@ export async function waitForRefresh(
         await options.onRollbackStarted?.(refresh);
       }
       if (!isActiveStatus(refresh.status)) return { done: true, value: refresh };
+      if (refresh.status === 'InProgress') await options.onLook?.(refresh);
       return { done: false, progress: describeProgress(refresh) };
     },
   });
@@ -327,8 +331,11 @@ export interface AsgDeployOptions {
   verifyTargetGroups?: boolean;
   /** Cancel the refresh this call started when the job is cancelled or the wait times out. */
   cancelOnAbort: boolean;
-  /** Called as soon as the refresh exists, so its id reaches outputs and state even if the step dies. */
-  onStarted?: (refreshId: string, previousDigest: string | undefined) => void;
+  /**
+   * Called as soon as the refresh exists, so its id reaches outputs and state even if the step dies. With
+   * launchTemplateVersion, `previousTemplateVersion` is the group's version before it: what a rollback restores.
+   */
+  onStarted?: (refreshId: string, previousDigest: string | undefined, previousTemplateVersion?: string) => void;
 }
 
 export interface AsgDeployResult {
@@ -339,6 +346,8 @@ export interface AsgDeployResult {
   refresh?: RefreshView;
   /** What the boot tag named before this deploy. */
   previousDigest?: string;
+  /** With launchTemplateVersion: the group's launch template version before this deploy. */
+  previousTemplateVersion?: string;
   tagMoved: boolean;
   targets?: TargetState[];
   outcome: Outcome;
@@ -371,6 +380,9 @@ export async function deployAsg(deps: AsgDeps, options: AsgDeployOptions): Promi
         'others keep running what they run now.',
     );
   }
+  const mode = describeHealthCheckMode(group);
+  if (mode.warn) logger.warning(mode.line);
+  else logger.info(mode.line);
 
   await clearTheWay(deps, groupName, options.onBusy, remaining());
 
@@ -398,19 +410,29 @@ export async function deployAsg(deps: AsgDeps, options: AsgDeployOptions): Promi
     throw await restoreBootTag(bootTag, previousDigest, options.digest, error);
   }
   logger.info(`Started instance refresh ${refreshId} of ${groupName}.`);
-  options.onStarted?.(refreshId, previousDigest);
-  const base: Pick<AsgDeployResult, 'group' | 'refreshId' | 'tagMoved' | 'previousDigest' | 'replaced'> = {
+  // AWS moves the group to the DesiredConfiguration when the refresh succeeds: a later rollback must move it back.
+  const previousTemplateVersion = request.DesiredConfiguration ? group.launchTemplate?.version : undefined;
+  options.onStarted?.(refreshId, previousDigest, previousTemplateVersion);
+  const base: Pick<
+    AsgDeployResult,
+    'group' | 'refreshId' | 'tagMoved' | 'previousDigest' | 'previousTemplateVersion' | 'replaced'
+  > = {
     group,
     refreshId,
     tagMoved,
     ...(previousDigest ? { previousDigest } : {}),
+    ...(previousTemplateVersion ? { previousTemplateVersion } : {}),
   };
   if (!options.wait) return { ...base, status: 'Pending', outcome: 'in-progress' };
 
+  // Instances there now are the old ones: what the refresh launches from here on is a replacement to watch.
+  const look = mode.watch && deps.elbv2 ? replacementWatch(deps.elbv2, group, deps.clock, logger) : undefined;
   let refresh: RefreshView;
+  let failure: RefreshFailedError | undefined;
   try {
     refresh = await waitForRefresh(deps, groupName, refreshId, {
       timeoutMs: remaining(),
+      ...(look ? { onLook: look } : {}),
       onRollbackStarted: async (r) => {
         logger.warning(`Instance refresh ${refreshId} is rolling back: ${r.rollback?.reason ?? r.statusReason ?? ''}`);
         if (tagMoved && bootTag && previousDigest) {
@@ -422,10 +444,13 @@ export async function deployAsg(deps: AsgDeps, options: AsgDeployOptions): Promi
       },
     });
   } catch (error) {
-    throw await abandon(deps, groupName, refreshId, options, error, bootTag, tagMoved ? previousDigest : undefined);
+    if (!(error instanceof ReplacementUnhealthyError)) {
+      throw await abandon(deps, groupName, refreshId, options, error, bootTag, tagMoved ? previousDigest : undefined);
+    }
+    ({ refresh, failure } = await stopEarly(deps, groupName, refreshId, error, remaining()));
   }
 
-  const failure = refreshFailure(groupName, refresh);
+  failure ??= refreshFailure(groupName, refresh);
   if (failure) {
     if (tagMoved && bootTag && refresh.status !== 'RollbackSuccessful' && refresh.status !== 'RollbackFailed') {
       logger.warning(
@@ -470,6 +495,31 @@ async function countReplaced(deps: AsgDeps, before: GroupInfo): Promise<number> 
   const after = await describeGroup(deps.autoscaling, before.name);
   const now = new Set(after.instances.map((i) => i.id));
   return before.instances.filter((i) => !now.has(i.id)).length;
+}
+
+/**
+ * EC2 health checks: a replacement stays unhealthy behind the load balancer, but AWS would go on replacing every
+ * instance with the same image. Cancel the refresh and wait until it has stopped, so the caller's rollback (which
+ * starts a refresh of its own) does not meet InstanceRefreshInProgress.
+ */
+async function stopEarly(
+  deps: AsgDeps,
+  group: string,
+  refreshId: string,
+  error: ReplacementUnhealthyError,
+  timeoutMs: number,
+): Promise<{ refresh: RefreshView; failure: RefreshFailedError }> {
+  deps.logger.error(`${error.message} Cancelling instance refresh ${refreshId} before it replaces more instances.`);
+  await cancelRefresh(deps.autoscaling, group);
+  const refresh = await waitForRefresh(deps, group, refreshId, { timeoutMs });
+  const failure = new RefreshFailedError(
+    `${error.message} ${group} uses EC2 health checks, so AWS would have replaced every instance with this image ` +
+      `and called the refresh a success: instance refresh ${refreshId} was cancelled (${describeProgress(refresh)}). ` +
+      'Instances already replaced keep the new configuration until rolled back. Switch the group to ELB health ' +
+      'checks so that AWS itself stops (and AutoRollback works).',
+    refresh,
+  );
+  return { refresh, failure };
 }
 
 /** The refresh never started after the boot tag moved: the tag goes back, and the error says where it points. */
@@ -555,6 +605,11 @@ export interface AsgRollbackOptions {
   previousDigest?: string;
   /** Preferences of a new refresh, if one is needed (SkipMatching is always off: every instance must re-pull). */
   preferences: RefreshPreferences;
+  /**
+   * The launch template version to go back to (the deploy's previousTemplateVersion). A new refresh then carries it
+   * as its DesiredConfiguration, so the group itself returns to it, not only the boot tag.
+   */
+  launchTemplateVersion?: string;
   timeoutMs: number;
   /** A URL through the load balancer (e.g. `<lb>/version`) that must answer healthily, with `expectedVersion` if set. */
   verify?: { url: string; expectedVersion?: string; intervalMs?: number };
@@ -617,7 +672,11 @@ export async function rollbackAsg(deps: AsgDeps, options: AsgRollbackOptions): P
   }
   if (method === 'refresh') {
     if (active) await clearTheWay(deps, groupName, 'cancel', remaining());
-    const request = refreshRequest(group, { ...options.preferences, skipMatching: false, autoRollback: false });
+    const request = refreshRequest(
+      group,
+      { ...options.preferences, skipMatching: false, autoRollback: false },
+      options.launchTemplateVersion,
+    );
     refreshId = await startWhenFree(deps, request, 'cancel', remaining());
     logger.info(
       `Started instance refresh ${refreshId} of ${groupName} to relaunch every instance on the previous image.`,

@@ -1,5 +1,6 @@
 import {
   AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
   DescribeInstanceRefreshesCommand,
   StartInstanceRefreshCommand,
 } from '@aws-sdk/client-auto-scaling';
@@ -69,12 +70,15 @@ afterEach(async () => {
 });
 
 /** The boot tag `web-N` on v1, and a 4-instance group booting it. */
-async function groupOnV1(instances = 4): Promise<{ name: string; tag: string }> {
+async function groupOnV1(
+  instances = 4,
+  healthCheckType: 'EC2' | 'ELB' = 'ELB',
+): Promise<{ name: string; tag: string }> {
   const name = `web-${++groupCounter}`;
   const tag = `boot-${groupCounter}`;
   const v1 = await sandbox.registry.client.manifest('app', 'v1');
   await sandbox.registry.client.putManifest('app', tag, v1!.mediaType, v1!.bytes);
-  await sandbox.autoscaling.createGroup({ name, repository: 'app', bootTag: tag, instances });
+  await sandbox.autoscaling.createGroup({ name, repository: 'app', bootTag: tag, instances, healthCheckType });
   groups.push(name);
   return { name, tag };
 }
@@ -203,6 +207,85 @@ describe('refresh-asg against the sandbox', () => {
     expect(await bootTagDigest(tag)).toBe(digests.v1);
     expect(await versions(name)).toEqual(new Set(['200 v1']));
     expect(sandbox.autoscaling.liveInstances(name).map((i) => i.digest)).toEqual(Array(4).fill(digests.v1));
+  });
+
+  it('EC2 health checks: stops a broken image after the first replacements, where AWS would replace them all', async () => {
+    const { name, tag } = await groupOnV1(4, 'EC2');
+    const run = await refresh({
+      'asg-name': name,
+      image: uri('broken'),
+      'boot-tag': tag,
+      'min-healthy-percentage': '75',
+      // 10 s a batch here: as on AWS (300 s grace and warmup by default), a batch outlasts the toolkit's 10 s looks.
+      'instance-warmup': '1000',
+    });
+
+    // AWS itself calls this refresh Successful with every instance on the broken image; the toolkit cancels it.
+    expect(run.exitCode).toBe(1);
+    expect(run.outputs.status).toBe('Cancelled');
+    expect(run.log).toMatch(/uses EC2 health checks: .*--health-check-type ELB/);
+    expect(run.errors.join('\n')).toMatch(
+      /Replacement instance i-\w+ in web-\d+-tg is unhealthy .* past the health check grace period \(4s\)/,
+    );
+    expect(JSON.parse(run.outputs.record ?? '')).toMatchObject({ outcome: 'failed' });
+    const live = sandbox.autoscaling.liveInstances(name).map((i) => i.digest);
+    expect(live).toContain(digests.v1);
+    expect(await versions(name, 6)).toEqual(new Set(['200 v1']));
+
+    // The existing rollback path (the pipeline's on failure) brings v1 back on every instance.
+    const logger = captureLogger();
+    const region = 'us-east-1';
+    const result = await rollbackAsg(
+      {
+        autoscaling: new AutoScalingClient({ region }),
+        elbv2: new ElasticLoadBalancingV2Client({ region }),
+        clock: systemClock,
+        logger,
+        pollDelays: { minDelayMs: 200, maxDelayMs: 500 },
+      },
+      {
+        groupName: name,
+        bootTag: ecrBootTag(new ECRClient({ region }), 'app', tag, logger),
+        previousDigest: run.outputs['previous-image']!,
+        preferences: { minHealthyPercentage: 75 },
+        timeoutMs: 120_000,
+      },
+    );
+    expect(result).toMatchObject({ method: 'refresh', status: 'Successful', tagMoved: true });
+    expect(sandbox.autoscaling.liveInstances(name).map((i) => i.digest)).toEqual(Array(4).fill(digests.v1));
+    expect(await versions(name)).toEqual(new Set(['200 v1']));
+  });
+
+  it('a rollback after a launch-template-version deploy puts the group back on its previous template version', async () => {
+    const { name } = await groupOnV1(2);
+    const v2 = sandbox.autoscaling.addTemplateVersion(name, { repository: 'app', reference: digests.v2! });
+    const run = await refresh({ 'asg-name': name, 'launch-template-version': v2 });
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs['previous-launch-template-version']).toBe('1');
+    expect(await versions(name, 4)).toEqual(new Set(['200 v2']));
+
+    // As the pipeline does when verification fails after a Successful refresh (AWS has moved the group to v2).
+    const logger = captureLogger();
+    const region = 'us-east-1';
+    const result = await rollbackAsg(
+      {
+        autoscaling: new AutoScalingClient({ region }),
+        elbv2: new ElasticLoadBalancingV2Client({ region }),
+        clock: systemClock,
+        logger,
+        pollDelays: { minDelayMs: 200, maxDelayMs: 500 },
+      },
+      {
+        groupName: name,
+        launchTemplateVersion: run.outputs['previous-launch-template-version']!,
+        preferences: { minHealthyPercentage: 50 },
+        timeoutMs: 120_000,
+      },
+    );
+    expect(result).toMatchObject({ method: 'refresh', status: 'Successful' });
+    const group = await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
+    expect(group.AutoScalingGroups?.[0]?.LaunchTemplate?.Version).toBe('1');
+    expect(await versions(name, 4)).toEqual(new Set(['200 v1']));
   });
 
   it('reports an AWS AutoRollback of a launch template version as a failed deploy', async () => {

@@ -357,7 +357,13 @@ describe('rollback (Auto Scaling group) against the sandbox', () => {
     const name = `web-asg-${counter}`;
     const tag = `boot-${counter}`;
     await promoteImage(ecr, { repository: 'app', source: digests.c2, tags: [tag] });
-    await sandbox.autoscaling.createGroup({ name, repository: 'app', bootTag: tag, instances: 2 });
+    await sandbox.autoscaling.createGroup({
+      name,
+      repository: 'app',
+      bootTag: tag,
+      instances: 2,
+      healthCheckType: 'ELB',
+    });
     const lb = sandbox.autoscaling.loadBalancerUrl(name);
     await seedDeployment(env, 'c1', name);
     await seedDeployment(env, 'c2', name);

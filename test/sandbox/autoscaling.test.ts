@@ -50,15 +50,21 @@ afterAll(async () => {
 afterEach(() => aws.faults.clear());
 
 /** A fresh group of `instances` instances booting app:latest = v1 (healthy). */
-async function group(instances = 4, options: { targetGroup?: boolean; version?: string } = {}) {
+/** Most tests are about a refresh reacting to health: their groups use ELB checks unless they say otherwise. */
+async function group(
+  instances = 4,
+  options: { targetGroup?: boolean; version?: string; healthCheckType?: 'EC2' | 'ELB' | 'default' } = {},
+) {
   const name = `web-${++groupCounter}`;
   launcher.push(name, 'latest', { version: 'v1', healthy: true });
+  const type = options.healthCheckType ?? 'ELB';
   await asg.createGroup({
     name,
     repository: name,
     instances,
     targetGroup: options.targetGroup,
     launchTemplateVersion: options.version,
+    ...(type === 'default' ? {} : { healthCheckType: type }),
   });
   return name;
 }
@@ -222,6 +228,49 @@ describe('Auto Scaling emulator through the real SDK', () => {
     expect(bad.TargetHealth).toMatchObject({ Reason: 'Target.ResponseCodeMismatch' });
     expect(bad.TargetHealth?.Description).toContain('404');
     expect(bad.Target?.Id).toMatch(/^i-/);
+  });
+
+  it('with EC2 health checks (the default) a broken image replaces every instance and the refresh succeeds', async () => {
+    const name = await group(2, { healthCheckType: 'default' });
+    const before = await instancesOf(name);
+    launcher.push(name, 'latest', { version: 'v2-broken', healthy: false });
+    const { InstanceRefreshId } = await start(name, { Preferences: { MinHealthyPercentage: 50, AutoRollback: false } });
+    const { final, reasons } = await settle(name, InstanceRefreshId!);
+    const g = (await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] })))
+      .AutoScalingGroups![0]!;
+    expect(g.HealthCheckType).toBe('EC2');
+    // No InstanceWarmup: AWS warms each batch up for the group's HealthCheckGracePeriod.
+    expect(reasons).toContain('Waiting for instances to warm up before continuing.');
+    expect(final.Status).toBe('Successful');
+    const after = await instancesOf(name);
+    expect(after.map((i) => i.HealthStatus)).toEqual(['Healthy', 'Healthy']);
+    expect(after.some((i) => before.some((b) => b.InstanceId === i.InstanceId))).toBe(false);
+    // EC2 status checks pass, but the load balancer has nothing healthy to route to.
+    expect(await versionsThroughLb(name, 2)).toEqual(new Set([expect.stringMatching(/^503/)]));
+    const health = await elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: g.TargetGroupARNs![0]! }));
+    expect(health.TargetHealthDescriptions!.map((d) => d.TargetHealth?.State)).toEqual(['unhealthy', 'unhealthy']);
+  });
+
+  it('with ELB health checks an unhealthy replacement is replaced, and the refresh goes on', async () => {
+    const name = await group(2);
+    launcher.push(name, 'latest', { version: 'v2-broken', healthy: false });
+    const { InstanceRefreshId } = await start(name, { Preferences: { MinHealthyPercentage: 50 } });
+    // The first replacement turns Unhealthy; the image is fixed before AWS launches the next one.
+    await poll({
+      what: 'the first unhealthy replacement',
+      timeoutMs: 30_000,
+      minDelayMs: 10,
+      maxDelayMs: 10,
+      check: async () => {
+        const r = await describe1(name, InstanceRefreshId!);
+        if (r.Status === 'Failed') throw new Error(`The refresh failed at once: ${r.StatusReason}`);
+        return { done: /Replacing unhealthy instance/.test(r.StatusReason ?? ''), value: undefined };
+      },
+    });
+    launcher.push(name, 'latest', { version: 'v2', healthy: true });
+    const { final } = await settle(name, InstanceRefreshId!);
+    expect(final.Status).toBe('Successful');
+    expect(await versionsThroughLb(name, 4)).toEqual(new Set(['200 v2']));
   });
 
   it('rolls back by itself with AutoRollback and a DesiredConfiguration', async () => {

@@ -79,6 +79,8 @@ export async function run(deps: ActionDeps): Promise<void> {
       : await runStep(deps, refreshAsg, { ...refreshInputs, image, record: serializeRecord(record) });
   record = recordOf(deployed.outputs) ?? record;
   const previous = deployed.outputs['previous-image'] || undefined;
+  // Set when the deploy named a launch-template-version: the group must go back to its old version too.
+  const previousTemplate = deployed.outputs['previous-launch-template-version'] || undefined;
   if (previous) deps.setOutput('previous-image', previous);
   const serviceUrl = deployed.outputs['service-url'];
   if (serviceUrl) deps.setOutput('service-url', serviceUrl);
@@ -94,6 +96,7 @@ export async function run(deps: ActionDeps): Promise<void> {
         record,
         previous,
         `the instance refresh failed: ${(deployed.error as Error).message}`,
+        previousTemplate,
       );
     }
     return finish(deps, inputs, record, deployed.error);
@@ -135,7 +138,7 @@ export async function run(deps: ActionDeps): Promise<void> {
         `The job was cancelled during verification: ${inputs.environment} keeps the new image; nothing was rolled back.`,
       );
     } else if (inputs.rollbackOnFailure && previous) {
-      await rollback(deps, inputs, ecr, record, previous, (error as Error).message);
+      await rollback(deps, inputs, ecr, record, previous, (error as Error).message, previousTemplate);
     } else {
       record.outcome = 'failed';
     }
@@ -172,6 +175,7 @@ async function rollback(
   record: DeployRecord,
   previous: string,
   reason: string,
+  previousTemplate?: string,
 ): Promise<void> {
   deps.logger.info(`\n━━ roll back to ${previous} ━━`);
   deps.logger.warning(`Rolling back: ${reason}`);
@@ -207,6 +211,7 @@ async function rollback(
         bootTag: ecrBootTag(ecr, inputs.repository, inputs.bootTag, deps.logger),
         previousDigest: previous,
         preferences: { minHealthyPercentage: Number(inputs.passThrough['min-healthy-percentage'] ?? 90) },
+        ...(previousTemplate ? { launchTemplateVersion: previousTemplate } : {}),
         timeoutMs,
         verify: { url: inputs.healthUrl ?? '', intervalMs: inputs.healthIntervalMs },
       }),

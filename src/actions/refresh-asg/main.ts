@@ -75,9 +75,10 @@ export async function run(deps: ActionDeps, services: RefreshAsgServices = {}): 
         timeoutMs: inputs.timeoutMs,
         cancelOnAbort: inputs.cancelOnAbort,
         ...(inputs.verifyTargetGroups !== undefined ? { verifyTargetGroups: inputs.verifyTargetGroups } : {}),
-        onStarted: (refreshId, previousDigest) => {
+        onStarted: (refreshId, previousDigest, previousTemplateVersion) => {
           deps.saveState(STATE.refreshId, refreshId);
           deps.setOutput('refresh-id', refreshId);
+          if (previousTemplateVersion) deps.setOutput('previous-launch-template-version', previousTemplateVersion);
           if (previousDigest) {
             deps.setOutput('previous-image', previousDigest);
             record.previous = {

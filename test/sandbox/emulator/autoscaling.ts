@@ -40,6 +40,12 @@ export interface AsgTiming {
   waitMs?: number | undefined;
   /** Before a refresh leaves Pending. */
   pendingMs: number;
+  /**
+   * How many replacements in a row may turn Unhealthy before the refresh gives up. AWS replaces an unhealthy
+   * instance and keeps going; it fails the refresh only when replacements keep failing (its exact threshold is not
+   * documented). Optional so older timing objects stay valid; default 3.
+   */
+  replacementAttempts?: number;
 }
 
 export const defaultTiming: AsgTiming = {
@@ -158,6 +164,11 @@ export interface EmulatedGroup {
   env: Record<string, string>;
   /** DefaultInstanceWarmup in seconds; undefined when the group has none (AWS then warms up for the grace period). */
   defaultInstanceWarmup?: number | undefined;
+  /**
+   * EC2 (AWS's default): an instance is Healthy while it runs, whatever its application answers. ELB: an instance
+   * failing the target group's health checks past the grace period is Unhealthy.
+   */
+  healthCheckType: 'EC2' | 'ELB';
 }
 
 export interface CreateGroupOptions {
@@ -174,6 +185,8 @@ export interface CreateGroupOptions {
   env?: Record<string, string> | undefined;
   /** The group's DefaultInstanceWarmup in seconds (scaled clock). Default: none. */
   defaultInstanceWarmup?: number | undefined;
+  /** The group's HealthCheckType. Default 'EC2', as CreateAutoScalingGroup without one. */
+  healthCheckType?: 'EC2' | 'ELB' | undefined;
 }
 
 export interface TargetGroupState {
@@ -252,6 +265,7 @@ export class AutoScalingEmulator {
       history: [],
       env: options.env ?? {},
       defaultInstanceWarmup: options.defaultInstanceWarmup,
+      healthCheckType: options.healthCheckType ?? 'EC2',
     };
     if (options.targetGroup !== false) {
       const arn = `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT_ID}:targetgroup/${options.name}-tg/${this.hex(16)}`;
@@ -425,9 +439,14 @@ export class AutoScalingEmulator {
       } else {
         instance.failures++;
       }
-      // Past the grace period, two failed probes in a row make the instance Unhealthy (EC2 Auto Scaling then
-      // stops counting it; the refresh watching it fails).
-      if (!instance.passing && instance.failures >= 2 && Date.now() - instance.launchedAt > this.timing.graceMs) {
+      // With ELB health checks, past the grace period, two failed probes in a row make the instance Unhealthy (EC2
+      // Auto Scaling then replaces it). With EC2 checks the probes only decide routing and target health.
+      if (
+        group.healthCheckType === 'ELB' &&
+        !instance.passing &&
+        instance.failures >= 2 &&
+        Date.now() - instance.launchedAt > this.timing.graceMs
+      ) {
         instance.health = 'Unhealthy';
       }
       this.noteCapacity(group);
@@ -447,6 +466,20 @@ export class AutoScalingEmulator {
     this.noteCapacity(group);
     await instance.process?.stop().catch(() => undefined);
     instance.lifecycle = 'Terminated';
+  }
+
+  /**
+   * What a refresh waits for before counting a replacement: with EC2 checks, only that it runs (InService), since
+   * EC2 status checks know nothing of the application; with ELB checks, that it passes the target group's health
+   * check (true) or is marked Unhealthy (false).
+   */
+  private async untilHealthy(group: EmulatedGroup, instance: EmulatedInstance): Promise<boolean> {
+    if (group.healthCheckType === 'ELB') return this.untilPassing(instance);
+    for (;;) {
+      if (instance.lifecycle === 'InService') return true;
+      if (instance.lifecycle === 'Terminated') return false;
+      await delay(Math.min(50, this.timing.healthCheckMs));
+    }
   }
 
   /** Waits until the instance passes /health (true) or is marked Unhealthy (false). */
@@ -598,7 +631,9 @@ export class AutoScalingEmulator {
     const last = checkpoints[checkpoints.length - 1] ?? 100;
     const remaining = [...replace];
     // AWS's default warmup: the group's DefaultInstanceWarmup, else its HealthCheckGracePeriod.
-    const warmup = prefs.InstanceWarmup ?? group.defaultInstanceWarmup ?? this.gracePeriodSeconds();
+    // The grace period is kept in milliseconds of the emulator's clock (timing.graceMs), the others in scaled seconds.
+    const warmupSeconds = prefs.InstanceWarmup ?? group.defaultInstanceWarmup;
+    const warmupMs = warmupSeconds !== undefined ? warmupSeconds * this.timing.secondMs : this.timing.graceMs;
     let done = 0;
     const progress = () => {
       refresh.PercentageComplete = total === 0 ? 100 : Math.floor((done / total) * 100);
@@ -615,20 +650,11 @@ export class AutoScalingEmulator {
         ? `Launching ${old.length} new instance(s) before terminating old ones.`
         : `Waiting for ${old.length} replacement instance(s) to pass health checks.`;
       if (!launchFirst) await Promise.all(old.map((i) => this.terminate(group, i)));
-      const fresh = await Promise.all(old.map(() => this.launch(group, version, refresh)));
-      for (const instance of fresh) {
-        if (!(await this.untilPassing(instance))) {
-          const why = instance.probeFailure?.description ?? 'it failed its health checks';
-          throw new Stop(
-            'unhealthy',
-            `${rollingBack ? 'Rollback' : 'Instance refresh'} failed: replacement instance ${instance.id} is unhealthy (${why}).`,
-          );
-        }
-      }
+      await Promise.all(old.map(() => this.launchHealthy(group, refresh, version, rollingBack)));
       if (launchFirst) await Promise.all(old.map((i) => this.terminate(group, i)));
-      if (warmup) {
+      if (warmupMs > 0) {
         refresh.StatusReason = 'Waiting for instances to warm up before continuing.';
-        await this.pause(refresh, warmup * this.timing.secondMs, rollingBack);
+        await this.pause(refresh, warmupMs, rollingBack);
       }
       done += old.length;
       progress();
@@ -644,6 +670,34 @@ export class AutoScalingEmulator {
         refresh.InstancesToUpdate = 0;
         return;
       }
+    }
+  }
+
+  /**
+   * Launches one replacement and waits for it to be healthy. As AWS does, an Unhealthy replacement is terminated
+   * and replaced; only `replacementAttempts` unhealthy ones in a row fail the refresh.
+   */
+  private async launchHealthy(
+    group: EmulatedGroup,
+    refresh: EmulatedRefresh,
+    version: string,
+    rollingBack: boolean,
+  ): Promise<EmulatedInstance> {
+    const attempts = Math.max(1, this.timing.replacementAttempts ?? 3);
+    for (let attempt = 1; ; attempt++) {
+      this.check(refresh, rollingBack);
+      const instance = await this.launch(group, version, refresh);
+      if (await this.untilHealthy(group, instance)) return instance;
+      const why = instance.probeFailure?.description ?? 'it failed its health checks';
+      if (attempt >= attempts) {
+        throw new Stop(
+          'unhealthy',
+          `${rollingBack ? 'Rollback' : 'Instance refresh'} failed: replacement instance ${instance.id} is unhealthy ` +
+            `(${why}), after ${attempt} replacement(s) in a row turned unhealthy.`,
+        );
+      }
+      refresh.StatusReason = `Replacing unhealthy instance ${instance.id} (${why}).`;
+      await this.terminate(group, instance);
     }
   }
 
@@ -700,7 +754,7 @@ export class AutoScalingEmulator {
       AvailabilityZones: [`${REGION}a`],
       LoadBalancerNames: [],
       TargetGroupARNs: group.targetGroupArns,
-      HealthCheckType: group.targetGroupArns.length > 0 ? 'ELB' : 'EC2',
+      HealthCheckType: group.healthCheckType,
       HealthCheckGracePeriod: Math.round(this.timing.graceMs / 1000),
       Instances: group.instances
         .filter((i) => i.lifecycle !== 'Terminated')
