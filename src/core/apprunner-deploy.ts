@@ -18,6 +18,7 @@ import type { Logger } from './logger';
 import { formatDuration, PollTimeoutError, poll } from './poller';
 import type { DeployRecord, Outcome } from './record';
 import { inPhase } from './record';
+import { repositoryNameSource } from './validate';
 
 export interface AppRunnerDeps {
   client: AppRunnerClient;
@@ -86,8 +87,9 @@ export interface ImageReference {
   identifier: string;
 }
 
-const imagePattern =
-  /^([a-z0-9.-]+(?::\d+)?)\/((?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/;
+const imagePattern = new RegExp(
+  `^([a-z0-9.-]+(?::\\d+)?)\\/(${repositoryNameSource})(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$`,
+);
 
 /** Parses an image URI as App Runner takes it; a digest wins over a tag, since it is what gets pinned. */
 export function parseImageReference(input: string, value: string): ImageReference {

@@ -8,6 +8,7 @@ import {
   ECRClient,
   GetAuthorizationTokenCommand,
   PutImageCommand,
+  UpdateImageStorageClassCommand,
 } from '@aws-sdk/client-ecr';
 import { docker } from './docker';
 import { type Sandbox, startSandbox } from './index';
@@ -154,6 +155,18 @@ describe('CreateRepository', () => {
       imageTagMutability: 'IMMUTABLE',
     });
     expect(repository?.createdAt).toBeInstanceOf(Date);
+  });
+
+  it('accepts the model’s __ and -- separators and refuses what its pattern does not allow', async () => {
+    for (const repositoryName of ['my__app', 'my--app', 'team__a/web---b']) {
+      const { repository } = await ecr.send(new CreateRepositoryCommand({ repositoryName }));
+      expect(repository?.repositoryName).toBe(repositoryName);
+    }
+    for (const repositoryName of ['my___app', 'web-', 'a..b']) {
+      await expect(ecr.send(new CreateRepositoryCommand({ repositoryName }))).rejects.toMatchObject({
+        name: 'InvalidParameterException',
+      });
+    }
   });
 
   it('refuses a name that is taken with RepositoryAlreadyExistsException', async () => {
@@ -587,5 +600,55 @@ describe('BatchDeleteImage', () => {
     await expect(
       ecr.send(new BatchDeleteImageCommand({ repositoryName: 'nowhere', imageIds: [{ imageTag: 'v1' }] })),
     ).rejects.toMatchObject({ name: 'RepositoryNotFoundException' });
+  });
+});
+
+describe('archived images (UpdateImageStorageClass, imageStatus)', () => {
+  it('an ARCHIVED image is described with its status, listed only when asked for, and cannot be pulled', async () => {
+    await repositoryWithBlobs('archive-demo');
+    await putImage('archive-demo', pushed.manifest, DOCKER_MANIFEST, 'sha-old');
+    const archived = await ecr.send(
+      new UpdateImageStorageClassCommand({
+        repositoryName: 'archive-demo',
+        imageId: { imageTag: 'sha-old' },
+        targetStorageClass: 'ARCHIVE',
+      }),
+    );
+    expect(archived).toMatchObject({ imageId: { imageDigest: pushed.digest }, imageStatus: 'ARCHIVED' });
+
+    const byTag = await ecr.send(
+      new DescribeImagesCommand({ repositoryName: 'archive-demo', imageIds: [{ imageTag: 'sha-old' }] }),
+    );
+    expect(byTag.imageDetails?.[0]).toMatchObject({ imageStatus: 'ARCHIVED', lastArchivedAt: expect.any(Date) });
+    // The model: without an imageStatus filter only ACTIVE images are listed.
+    const listed = await ecr.send(new DescribeImagesCommand({ repositoryName: 'archive-demo' }));
+    expect(listed.imageDetails).toEqual([]);
+    const any = await ecr.send(
+      new DescribeImagesCommand({ repositoryName: 'archive-demo', filter: { imageStatus: 'ANY' } }),
+    );
+    expect(any.imageDetails?.map((d) => d.imageDigest)).toEqual([pushed.digest]);
+
+    const got = await ecr.send(
+      new BatchGetImageCommand({
+        repositoryName: 'archive-demo',
+        imageIds: [{ imageTag: 'sha-old' }],
+        acceptedMediaTypes: ALL_MANIFEST_TYPES,
+      }),
+    );
+    expect(got.images).toEqual([]);
+    expect(got.failures?.[0]).toMatchObject({ failureCode: 'ImageInaccessible' });
+
+    // A restore takes time: ACTIVATING first, ACTIVE once ECR has finished.
+    const restoring = await ecr.send(
+      new UpdateImageStorageClassCommand({
+        repositoryName: 'archive-demo',
+        imageId: { imageDigest: pushed.digest },
+        targetStorageClass: 'STANDARD',
+      }),
+    );
+    expect(restoring.imageStatus).toBe('ACTIVATING');
+    sandbox.ecr.finishRestore('archive-demo', pushed.digest);
+    const back = await ecr.send(new DescribeImagesCommand({ repositoryName: 'archive-demo' }));
+    expect(back.imageDetails?.map((d) => [d.imageDigest, d.imageStatus])).toEqual([[pushed.digest, 'ACTIVE']]);
   });
 });
