@@ -62,7 +62,30 @@ export async function getLogin(client: ECRClient): Promise<RegistryLogin> {
 export interface RepositoryInfo {
   name: string;
   uri: string;
+  /** MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION. */
   mutability: string;
+  /** The wildcard filters (`deployed-*`) of the tags excluded from `mutability`, for the *_WITH_EXCLUSION settings. */
+  exclusionFilters?: string[];
+}
+
+/**
+ * Whether PutImage may move `tag` once it exists: ECR's tag mutability, where a tag matching an exclusion filter
+ * (WILDCARD: `*` matches any run of characters) takes the opposite of the repository's setting.
+ */
+export function canMoveTag(repository: Pick<RepositoryInfo, 'mutability' | 'exclusionFilters'>, tag: string): boolean {
+  const excluded = (repository.exclusionFilters ?? []).some((filter) =>
+    new RegExp(`^${filter.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(tag),
+  );
+  switch (repository.mutability) {
+    case 'IMMUTABLE':
+      return false;
+    case 'IMMUTABLE_WITH_EXCLUSION':
+      return excluded;
+    case 'MUTABLE_WITH_EXCLUSION':
+      return !excluded;
+    default:
+      return true;
+  }
 }
 
 /** The repository, or undefined when it does not exist. */
@@ -75,6 +98,9 @@ export async function describeRepository(client: ECRClient, repository: string):
       name: repo.repositoryName ?? repository,
       uri: repo.repositoryUri ?? '',
       mutability: repo.imageTagMutability ?? 'MUTABLE',
+      ...(repo.imageTagMutabilityExclusionFilters?.length
+        ? { exclusionFilters: repo.imageTagMutabilityExclusionFilters.map((f) => f.filter ?? '').filter(Boolean) }
+        : {}),
     };
   } catch (error) {
     if (awsErrorName(error) === 'RepositoryNotFoundException') return undefined;

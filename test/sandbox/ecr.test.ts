@@ -10,6 +10,9 @@ import {
   PutImageCommand,
   UpdateImageStorageClassCommand,
 } from '@aws-sdk/client-ecr';
+import { promoteImage } from '../../src/aws/ecr';
+import { captureLogger } from '../../src/core/logger';
+import { markVerified } from '../../src/core/pointers';
 import { docker } from './docker';
 import { type Sandbox, startSandbox } from './index';
 import { sampleAppContext } from './sample-app';
@@ -650,5 +653,88 @@ describe('archived images (UpdateImageStorageClass, imageStatus)', () => {
     sandbox.ecr.finishRestore('archive-demo', pushed.digest);
     const back = await ecr.send(new DescribeImagesCommand({ repositoryName: 'archive-demo' }));
     expect(back.imageDetails?.map((d) => [d.imageDigest, d.imageStatus])).toEqual([[pushed.digest, 'ACTIVE']]);
+  });
+});
+
+describe('tag mutability with exclusion filters, and the pointer tags', () => {
+  const excludePointers = [
+    { filterType: 'WILDCARD' as const, filter: 'deployed-*' },
+    { filterType: 'WILDCARD' as const, filter: 'previous-*' },
+  ];
+
+  it('IMMUTABLE_WITH_EXCLUSION needs 1-5 filters; the plain settings take none', async () => {
+    await expect(
+      ecr.send(
+        new CreateRepositoryCommand({ repositoryName: 'excl-none', imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION' }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidParameterException' });
+    await expect(
+      ecr.send(
+        new CreateRepositoryCommand({
+          repositoryName: 'excl-plain',
+          imageTagMutability: 'IMMUTABLE',
+          imageTagMutabilityExclusionFilters: excludePointers,
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidParameterException' });
+  });
+
+  it('IMMUTABLE_WITH_EXCLUSION: excluded tags move, the others stay; markVerified moves both pointers', async () => {
+    const { repository } = await ecr.send(
+      new CreateRepositoryCommand({
+        repositoryName: 'excl',
+        imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+        imageTagMutabilityExclusionFilters: excludePointers,
+      }),
+    );
+    expect(repository).toMatchObject({
+      imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+      imageTagMutabilityExclusionFilters: excludePointers,
+    });
+    await mountPushedBlobs('excl');
+    const second = ociVariant({ annotations: { v: '2' } });
+    await putImage('excl', pushed.manifest, DOCKER_MANIFEST, 'sha-one');
+    await putImage('excl', second, OCI_MANIFEST, 'sha-two');
+    await expect(putImage('excl', second, OCI_MANIFEST, 'sha-one')).rejects.toMatchObject({
+      name: 'ImageTagAlreadyExistsException',
+    });
+
+    await markVerified(ecr, { repository: 'excl', environment: 'staging', digest: pushed.digest });
+    await markVerified(ecr, { repository: 'excl', environment: 'staging', digest: sha256(second) });
+    expect(await tagDigest('excl', 'deployed-staging')).toBe(sha256(second));
+    expect(await tagDigest('excl', 'previous-staging')).toBe(pushed.digest);
+  });
+
+  it('IMMUTABLE: markVerified moves no tag and warns, and promote tells the two ECR answers apart', async () => {
+    await repositoryWithBlobs('immut', 'IMMUTABLE');
+    const second = ociVariant({ annotations: { v: '2' } });
+    await putImage('immut', pushed.manifest, DOCKER_MANIFEST, 'sha-one');
+    await putImage('immut', second, OCI_MANIFEST, 'sha-two');
+
+    const logger = captureLogger();
+    const outcome = await markVerified(ecr, {
+      repository: 'immut',
+      environment: 'staging',
+      digest: pushed.digest,
+      logger,
+    });
+    expect(outcome).toBe('skipped');
+    expect(await tagDigest('immut', 'deployed-staging')).toBeUndefined();
+    expect(logger.lines[0]).toMatch(/^warning: The ECR repository immut has image tag mutability IMMUTABLE/);
+
+    // ImageAlreadyExistsException: the tag already names this digest. Only then "already points at".
+    const same = captureLogger();
+    const result = await promoteImage(ecr, { repository: 'immut', source: 'sha-one', tags: ['sha-one'], logger: same });
+    expect(result.unchanged).toEqual(['sha-one']);
+    expect(same.lines).toEqual([`immut:sha-one already points at ${pushed.digest}`]);
+    // ImageTagAlreadyExistsException: the immutable tag names another image; nothing claims it points here.
+    const other = captureLogger();
+    await expect(
+      promoteImage(ecr, { repository: 'immut', source: 'sha-two', tags: ['sha-one'], logger: other }),
+    ).rejects.toThrow(
+      new RegExp(`the repository is IMMUTABLE and sha-one already points at ${pushed.digest.replace(':', ':')}`),
+    );
+    expect(other.lines.join('\n')).not.toContain('already points at');
+    expect(await tagDigest('immut', 'sha-one')).toBe(pushed.digest);
   });
 });

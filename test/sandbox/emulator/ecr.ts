@@ -44,12 +44,15 @@ export class EcrEmulator {
   constructor(private readonly registry: SandboxRegistry) {}
 
   /** Test set-up: a repository as CreateRepository would make it. */
-  createRepository(name: string, imageTagMutability: Mutability = 'MUTABLE'): void {
+  createRepository(name: string, imageTagMutability: Mutability = 'MUTABLE', exclusionFilters: string[] = []): void {
     this.repositories.set(name, {
       repositoryName: name,
       createdAt: new Date(),
       imageTagMutability,
-      exclusionFilters: [],
+      exclusionFilters: checkMutability(
+        imageTagMutability,
+        exclusionFilters.map((filter) => ({ filterType: 'WILDCARD', filter })),
+      ),
       scanOnPush: false,
     });
   }
@@ -89,6 +92,7 @@ export class EcrEmulator {
         PutImage: (p) => this.putImage(p),
         BatchDeleteImage: (p) => this.batchDeleteImage(p),
         UpdateImageStorageClass: (p) => this.updateImageStorageClass(p),
+        PutImageTagMutability: (p) => this.putImageTagMutability(p),
       },
     };
   }
@@ -134,18 +138,29 @@ export class EcrEmulator {
       );
     }
     const mutability = (p.imageTagMutability as Mutability | undefined) ?? 'MUTABLE';
-    if (!['MUTABLE', 'IMMUTABLE', 'MUTABLE_WITH_EXCLUSION', 'IMMUTABLE_WITH_EXCLUSION'].includes(mutability)) {
-      throw new AwsFault('InvalidParameterException', `Invalid parameter at 'imageTagMutability': ${mutability}`);
-    }
+    const filters = checkMutability(mutability, p.imageTagMutabilityExclusionFilters);
     const repo: RepositoryState = {
       repositoryName: name,
       createdAt: new Date(),
       imageTagMutability: mutability,
-      exclusionFilters: (p.imageTagMutabilityExclusionFilters as RepositoryState['exclusionFilters'] | undefined) ?? [],
+      exclusionFilters: filters,
       scanOnPush: Boolean((p.imageScanningConfiguration as { scanOnPush?: boolean } | undefined)?.scanOnPush),
     };
     this.repositories.set(name, repo);
     return { repository: this.repositoryView(repo) };
+  }
+
+  private putImageTagMutability(p: Record<string, unknown>) {
+    const repo = this.requireRepository(requireString(p, 'repositoryName'));
+    const mutability = requireString(p, 'imageTagMutability') as Mutability;
+    repo.exclusionFilters = checkMutability(mutability, p.imageTagMutabilityExclusionFilters);
+    repo.imageTagMutability = mutability;
+    return {
+      registryId: ACCOUNT_ID,
+      repositoryName: repo.repositoryName,
+      imageTagMutability: mutability,
+      ...(repo.exclusionFilters.length > 0 ? { imageTagMutabilityExclusionFilters: repo.exclusionFilters } : {}),
+    };
   }
 
   private describeRepositories(p: Record<string, unknown>) {
@@ -511,6 +526,41 @@ export class EcrEmulator {
     }
     return { imageIds: deleted, failures };
   }
+}
+
+const exclusionFilterPattern = /^[0-9a-zA-Z._*-]{1,128}$/;
+
+/**
+ * A tag mutability setting and its exclusion filters, checked as the model constrains them: the *_WITH_EXCLUSION
+ * settings need 1-5 WILDCARD filters matching `^[0-9a-zA-Z._*-]{1,128}$`; the plain settings take none.
+ */
+function checkMutability(mutability: string, given: unknown): RepositoryState['exclusionFilters'] {
+  if (!['MUTABLE', 'IMMUTABLE', 'MUTABLE_WITH_EXCLUSION', 'IMMUTABLE_WITH_EXCLUSION'].includes(mutability)) {
+    throw new AwsFault('InvalidParameterException', `Invalid parameter at 'imageTagMutability': ${mutability}`);
+  }
+  const filters = (given ?? []) as { filterType?: string; filter?: string }[];
+  const withExclusion = mutability.endsWith('_WITH_EXCLUSION');
+  if (withExclusion && (filters.length < 1 || filters.length > 5)) {
+    throw new AwsFault(
+      'InvalidParameterException',
+      `Invalid parameter at 'imageTagMutabilityExclusionFilters': ${mutability} needs 1 to 5 exclusion filters`,
+    );
+  }
+  if (!withExclusion && filters.length > 0) {
+    throw new AwsFault(
+      'InvalidParameterException',
+      `Invalid parameter at 'imageTagMutabilityExclusionFilters': exclusion filters need MUTABLE_WITH_EXCLUSION or IMMUTABLE_WITH_EXCLUSION, not ${mutability}`,
+    );
+  }
+  for (const f of filters) {
+    if (f.filterType !== 'WILDCARD' || typeof f.filter !== 'string' || !exclusionFilterPattern.test(f.filter)) {
+      throw new AwsFault(
+        'InvalidParameterException',
+        `Invalid parameter at 'imageTagMutabilityExclusionFilters': filterType must be WILDCARD and filter must satisfy ${exclusionFilterPattern.source}`,
+      );
+    }
+  }
+  return filters.map((f) => ({ filterType: 'WILDCARD', filter: f.filter as string }));
 }
 
 function requireString(p: Record<string, unknown>, name: string): string {
