@@ -18,8 +18,10 @@ export function appRunnerClient(region: string, env: NodeJS.ProcessEnv = process
 export interface AppRunnerService {
   arn: string;
   name: string;
-  /** As App Runner gives it: a host name without scheme. */
+  /** As App Runner gives it: a host name without scheme; '' when it gives none (ServiceUrl is optional). */
   url: string;
+  /** False for a private service (ingress only through a VPC interface endpoint). */
+  publiclyAccessible: boolean;
   status: string;
   /** `<registry>/<repository>:<tag>` or `<registry>/<repository>@sha256:…`; undefined for source-code services. */
   imageIdentifier: string | undefined;
@@ -45,6 +47,7 @@ export async function describeService(client: AppRunnerClient, serviceArn: strin
     arn: service.ServiceArn ?? serviceArn,
     name: service.ServiceName ?? serviceArn,
     url: service.ServiceUrl ?? '',
+    publiclyAccessible: service.NetworkConfiguration?.IngressConfiguration?.IsPubliclyAccessible !== false,
     status: service.Status ?? 'UNKNOWN',
     imageIdentifier: service.SourceConfiguration?.ImageRepository?.ImageIdentifier,
     autoDeploymentsEnabled: service.SourceConfiguration?.AutoDeploymentsEnabled === true,
@@ -56,6 +59,18 @@ export async function describeService(client: AppRunnerClient, serviceArn: strin
 export function isInvalidState(error: unknown): boolean {
   const cause = error instanceof DeployError ? error.cause : error;
   return awsErrorName(cause) === 'InvalidStateException';
+}
+
+/**
+ * True when App Runner refused a StartDeployment. Its model lists no InvalidStateException for StartDeployment (only
+ * InvalidRequestException, ResourceNotFoundException, InternalServiceErrorException), so a deployment refused because
+ * another operation is running may come back as either: the caller must look at the service to tell a race from a
+ * bad request.
+ */
+export function isStartDeploymentRefused(error: unknown): boolean {
+  const cause = error instanceof DeployError ? error.cause : error;
+  const name = awsErrorName(cause);
+  return name === 'InvalidStateException' || name === 'InvalidRequestException';
 }
 
 /**

@@ -62,7 +62,30 @@ export async function getLogin(client: ECRClient): Promise<RegistryLogin> {
 export interface RepositoryInfo {
   name: string;
   uri: string;
+  /** MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION. */
   mutability: string;
+  /** The wildcard filters (`deployed-*`) of the tags excluded from `mutability`, for the *_WITH_EXCLUSION settings. */
+  exclusionFilters?: string[];
+}
+
+/**
+ * Whether PutImage may move `tag` once it exists: ECR's tag mutability, where a tag matching an exclusion filter
+ * (WILDCARD: `*` matches any run of characters) takes the opposite of the repository's setting.
+ */
+export function canMoveTag(repository: Pick<RepositoryInfo, 'mutability' | 'exclusionFilters'>, tag: string): boolean {
+  const excluded = (repository.exclusionFilters ?? []).some((filter) =>
+    new RegExp(`^${filter.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(tag),
+  );
+  switch (repository.mutability) {
+    case 'IMMUTABLE':
+      return false;
+    case 'IMMUTABLE_WITH_EXCLUSION':
+      return excluded;
+    case 'MUTABLE_WITH_EXCLUSION':
+      return !excluded;
+    default:
+      return true;
+  }
 }
 
 /** The repository, or undefined when it does not exist. */
@@ -75,6 +98,9 @@ export async function describeRepository(client: ECRClient, repository: string):
       name: repo.repositoryName ?? repository,
       uri: repo.repositoryUri ?? '',
       mutability: repo.imageTagMutability ?? 'MUTABLE',
+      ...(repo.imageTagMutabilityExclusionFilters?.length
+        ? { exclusionFilters: repo.imageTagMutabilityExclusionFilters.map((f) => f.filter ?? '').filter(Boolean) }
+        : {}),
     };
   } catch (error) {
     if (awsErrorName(error) === 'RepositoryNotFoundException') return undefined;
@@ -114,6 +140,24 @@ export interface FoundImage {
   tags: string[];
   mediaType?: string;
   sizeInBytes?: number;
+  /** ECR's imageStatus: ACTIVE, ARCHIVED or ACTIVATING (absent in older answers, which means ACTIVE). */
+  status?: string;
+}
+
+/**
+ * Whether ECR can serve the image now. An ARCHIVED image (ECR's archive storage class) cannot be pulled until it is
+ * restored, and an ACTIVATING one is still being restored: neither is something to deploy or roll back to.
+ */
+export function isPullable(image: FoundImage): boolean {
+  return image.status === undefined || image.status === 'ACTIVE';
+}
+
+/** Why an image cannot be pulled, for a message; '' when it can. */
+export function unpullableReason(image: FoundImage): string {
+  if (image.status === 'ARCHIVED')
+    return 'it is ARCHIVED in ECR (archive storage class: it cannot be pulled until it is restored to STANDARD)';
+  if (image.status === 'ACTIVATING') return 'ECR is still restoring it from the archive (ACTIVATING)';
+  return isPullable(image) ? '' : `its ECR status is ${image.status}`;
 }
 
 /** The image a tag (or digest) names, or undefined when the repository does not hold it. */
@@ -131,6 +175,7 @@ export async function findImage(
     const found: FoundImage = { digest: detail.imageDigest, tags: detail.imageTags ?? [] };
     if (detail.imageManifestMediaType) found.mediaType = detail.imageManifestMediaType;
     if (detail.imageSizeInBytes !== undefined) found.sizeInBytes = detail.imageSizeInBytes;
+    if (detail.imageStatus) found.status = detail.imageStatus;
     return found;
   } catch (error) {
     if (awsErrorName(error) === 'ImageNotFoundException') return undefined;
@@ -194,10 +239,13 @@ export async function promoteImage(client: ECRClient, options: PromoteOptions): 
   if (!image?.imageManifest || !image.imageId?.imageDigest) {
     const failure = got.failures?.[0];
     const why = failure ? `${failure.failureReason ?? 'not found'} (${failure.failureCode ?? 'failure'})` : 'not found';
-    throw new DeployError(
-      `Could not promote ${source} in the ECR repository ${repository}: ${why}. ` +
-        'Check that the image was pushed (build-push outputs its digest) and has not been expired by a lifecycle policy.',
-    );
+    // ImageInaccessible (and KmsError): ECR holds the image but will not serve it; "was it pushed?" would mislead.
+    const advice =
+      failure?.failureCode === 'ImageInaccessible' || failure?.failureCode === 'KmsError'
+        ? 'ECR holds the image but cannot serve it now: it may be archived (restore it to the STANDARD storage ' +
+          'class with UpdateImageStorageClass first), or its KMS key may be unusable.'
+        : 'Check that the image was pushed (build-push outputs its digest) and has not been expired by a lifecycle policy.';
+    throw new DeployError(`Could not promote ${source} in the ECR repository ${repository}: ${why}. ${advice}`);
   }
   const manifest = image.imageManifest;
   const digest = image.imageId.imageDigest;

@@ -6,6 +6,7 @@ import {
   findOperation,
   findOperationById,
   isInvalidState,
+  isStartDeploymentRefused,
   operationState,
   startDeployment,
   updateServiceImage,
@@ -17,6 +18,7 @@ import type { Logger } from './logger';
 import { formatDuration, PollTimeoutError, poll } from './poller';
 import type { DeployRecord, Outcome } from './record';
 import { inPhase } from './record';
+import { repositoryNameSource } from './validate';
 
 export interface AppRunnerDeps {
   client: AppRunnerClient;
@@ -85,8 +87,9 @@ export interface ImageReference {
   identifier: string;
 }
 
-const imagePattern =
-  /^([a-z0-9.-]+(?::\d+)?)\/((?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/;
+const imagePattern = new RegExp(
+  `^([a-z0-9.-]+(?::\\d+)?)\\/(${repositoryNameSource})(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$`,
+);
 
 /** Parses an image URI as App Runner takes it; a digest wins over a tag, since it is what gets pinned. */
 export function parseImageReference(input: string, value: string): ImageReference {
@@ -124,8 +127,26 @@ export function serviceUrlOf(host: string): string {
 /** A health URL given as a path ("/version") is on the service URL. */
 export function resolveHealthUrl(url: string, serviceUrl: string): string {
   if (!url.startsWith('/')) return url;
-  if (!serviceUrl) throw new DeployError(`Cannot check ${url}: the App Runner service has no URL yet.`);
+  if (!serviceUrl) throw new DeployError(noServiceUrl(url));
   return new URL(url, serviceUrl).href;
+}
+
+function noServiceUrl(path: string, service?: AppRunnerService): string {
+  const who = service ? `the App Runner service ${service.name}` : 'the App Runner service';
+  const why =
+    service && !service.publiclyAccessible
+      ? ' It is a private service (reachable only through its VPC interface endpoint), and App Runner gives it no URL.'
+      : ' App Runner gives it no URL (a private service reachable only through a VPC endpoint may have none).';
+  return (
+    `Cannot check ${path}: it is a path on the service's URL, and ${who} has none.${why} Set health-url to a full ` +
+    'URL this runner can reach (for example through your VPC endpoint or a custom domain).'
+  );
+}
+
+/** Fails before anything is deployed when the health check is a path on a URL the service does not have. */
+function requireServiceUrl(service: AppRunnerService, verify: VerifyOptions | undefined): void {
+  if (!verify?.url.startsWith('/') || service.url !== '') return;
+  throw new DeployError(noServiceUrl(verify.url, service));
 }
 
 /** Shared state of one deploy or rollback: the deadline, the record, what was seen. */
@@ -203,7 +224,11 @@ async function startOwnOperation(
 ): Promise<{ operationId: string; before: AppRunnerService }> {
   const { client, logger } = run.deps;
   let service = initial;
-  const watchPush = !image.digest && service.autoDeploymentsEnabled && service.imageIdentifier === image.identifier;
+  const watchPush =
+    !image.digest &&
+    service.status !== 'CREATE_FAILED' &&
+    service.autoDeploymentsEnabled &&
+    service.imageIdentifier === image.identifier;
   if (watchPush) return { operationId: await watchPushDeployment(run, service, image), before: service };
 
   for (let attempt = 1; ; attempt++) {
@@ -217,19 +242,35 @@ async function startOwnOperation(
           `pinned to the digest ${image.digest} now and a push of a tag must not replace it.`,
       );
     }
+    // AWS documents UpdateService as the way to rebuild a service whose creation failed; StartDeployment
+    // redeploys a running one only.
+    const redeploy =
+      service.status !== 'CREATE_FAILED' &&
+      service.imageIdentifier === image.identifier &&
+      autoDeploy === service.autoDeploymentsEnabled;
     try {
-      if (service.imageIdentifier === image.identifier && autoDeploy === service.autoDeploymentsEnabled) {
+      if (redeploy) {
         logger.info(`The service is already configured with ${image.identifier}: redeploying it (StartDeployment).`);
         return { operationId: await startDeployment(client, service), before: service };
+      }
+      if (service.status === 'CREATE_FAILED') {
+        logger.info(
+          `${service.name} failed to be created (CREATE_FAILED): rebuilding it with UpdateService, as AWS documents.`,
+        );
       }
       logger.info(`Updating ${service.name} from ${service.imageIdentifier ?? '(no image)'} to ${image.identifier}.`);
       return { operationId: await updateServiceImage(client, service, image.identifier, autoDeploy), before: service };
     } catch (error) {
       // Another operation started between our look and our update.
-      if (!isInvalidState(error) || run.onBusy === 'fail' || attempt >= 5 || remaining(run) === 0) throw error;
-      logger.info(`App Runner refused the update because an operation started meanwhile; waiting for it.`);
-      service = await describeService(client, run.serviceArn);
-      if (service.status !== 'OPERATION_IN_PROGRESS') service = { ...service, status: 'OPERATION_IN_PROGRESS' };
+      const refused = redeploy ? isStartDeploymentRefused(error) : isInvalidState(error);
+      if (!refused || run.onBusy === 'fail' || attempt >= 5 || remaining(run) === 0) throw error;
+      const now = await describeService(client, run.serviceArn);
+      // An InvalidRequestException is a race only when an operation is indeed running; else it is a real refusal.
+      if (!isInvalidState(error) && now.status !== 'OPERATION_IN_PROGRESS') throw error;
+      logger.info(
+        `App Runner refused the ${redeploy ? 'deployment' : 'update'} because an operation started meanwhile; waiting for it.`,
+      );
+      service = now.status === 'OPERATION_IN_PROGRESS' ? now : { ...now, status: 'OPERATION_IN_PROGRESS' };
     }
   }
 }
@@ -287,7 +328,7 @@ async function watchPushDeployment(run: Run, service: AppRunnerService, image: I
   try {
     return await startDeployment(client, service);
   } catch (error) {
-    if (!isInvalidState(error)) throw error;
+    if (!isStartDeploymentRefused(error)) throw error;
     // The push's deployment began in between: watch that one.
     const late = await firstPage(isPushDeployment);
     if (!late) throw error;
@@ -444,7 +485,9 @@ export async function deployAppRunner(
       service = await describeService(client, options.serviceArn);
       result.serviceUrl = serviceUrlOf(service.url);
       record.target = { kind: 'apprunner', id: service.arn, ...(result.serviceUrl ? { url: result.serviceUrl } : {}) };
-      if (['CREATE_FAILED', 'DELETED', 'DELETE_FAILED'].includes(service.status)) {
+      requireServiceUrl(service, options.verify);
+      // CREATE_FAILED is not here: AWS documents UpdateService as the way to rebuild such a service.
+      if (['DELETED', 'DELETE_FAILED'].includes(service.status)) {
         throw new DeployError(
           `Cannot deploy to the App Runner service ${service.name}: its status is ${service.status}.`,
         );
@@ -455,7 +498,9 @@ export async function deployAppRunner(
       // What ran before is read after any operation we waited for, since that one may have changed it.
       const { operationId, before } = await startOwnOperation(run, service, image);
       service = before;
-      setPrevious(result, record, before.imageIdentifier, before.imageIdentifier === image.identifier);
+      // The image of a service that failed to be created never ran: it is no rollback target.
+      if (before.status !== 'CREATE_FAILED')
+        setPrevious(result, record, before.imageIdentifier, before.imageIdentifier === image.identifier);
       result.operationId = operationId;
       result.status = 'PENDING';
       recordOperation(record, operationId, 'PENDING');
@@ -473,11 +518,13 @@ export async function deployAppRunner(
       recordOperation(record, operationId, op.status);
       const state = operationState(op.status);
       if (state !== 'succeeded') {
-        const previous = result.previousImage ?? '(unknown)';
+        const previous = result.previousImage;
         const ending =
           state === 'rollback-failed'
             ? ' and its rollback FAILED too: check the service in the App Runner console'
-            : `; the service runs the previous image again: ${previous}`;
+            : previous
+              ? `; the service runs the previous image again: ${previous}`
+              : '; no earlier revision was running, so the service serves nothing';
         throw new AppRunnerRolledBack(
           `App Runner rolled the deployment back: operation ${operationId} of ${image.identifier} ended ` +
             `${op.status}${ending}. The new revision most likely failed App Runner's health check; see the ` +
@@ -619,6 +666,7 @@ export async function rollbackAppRunner(
       );
       const service = await describeService(client, options.serviceArn);
       result.serviceUrl = serviceUrlOf(service.url);
+      requireServiceUrl(service, options.verify);
       const { operationId, before } = await startOwnOperation(run, service, image);
       if (before.imageIdentifier) result.previousImage = before.imageIdentifier;
       result.operationId = operationId;

@@ -1,5 +1,12 @@
 import type { ECRClient } from '@aws-sdk/client-ecr';
-import { type FoundImage, findImage, promoteImage } from '../aws/ecr';
+import {
+  canMoveTag,
+  describeRepository,
+  type FoundImage,
+  findImage,
+  promoteImage,
+  type RepositoryInfo,
+} from '../aws/ecr';
 import { DeployError } from './errors';
 import { type Logger, silentLogger } from './logger';
 import { environmentPointerTag } from './tags';
@@ -51,16 +58,31 @@ export async function readPointers(
 
 /**
  * Records a verified deploy of `digest` to `environment`: what `deployed-<env>` named moves to `previous-<env>`, then
- * `deployed-<env>` moves to the digest. Re-running it for the same digest changes nothing.
+ * `deployed-<env>` moves to the digest. Re-running it for the same digest changes nothing. On a repository whose tag
+ * mutability keeps the pointer tags from moving, nothing is put and a warning says what to choose instead of failing
+ * half-way (after `previous-<env>` moved) or claiming a tag moved.
  */
 export async function markVerified(
   client: ECRClient,
-  options: { repository: string; environment: string; digest: string; logger?: Logger },
-): Promise<void> {
+  options: {
+    repository: string;
+    environment: string;
+    digest: string;
+    logger?: Logger;
+    /** The repository as already described (DescribeRepositories); described here when absent. */
+    repositoryInfo?: RepositoryInfo;
+  },
+): Promise<'moved' | 'unchanged' | 'skipped'> {
   const logger = options.logger ?? silentLogger;
   const tags = pointerTags(options.environment);
+  const info = options.repositoryInfo ?? (await describeRepository(client, options.repository));
+  const frozen = info ? [tags.current, tags.previous].filter((tag) => !canMoveTag(info, tag)) : [];
+  if (info && frozen.length > 0) {
+    logger.warning(immutablePointersWarning(options.repository, info.mutability, frozen));
+    return 'skipped';
+  }
   const current = await findImage(client, options.repository, tags.current);
-  if (current?.digest === options.digest) return;
+  if (current?.digest === options.digest) return 'unchanged';
   try {
     if (current)
       await promoteImage(client, {
@@ -75,6 +97,7 @@ export async function markVerified(
       tags: [tags.current],
       logger,
     });
+    return 'moved';
   } catch (error) {
     throw new DeployError(
       `Could not record the verified deploy in ECR (tags ${tags.current} / ${tags.previous}): ${(error as Error).message} ` +
@@ -82,4 +105,17 @@ export async function markVerified(
       { cause: error },
     );
   }
+}
+
+/** The two ways forward when the pointer tags cannot move; see docs/promote.md. */
+export function immutablePointersWarning(repository: string, mutability: string, frozen: readonly string[]): string {
+  return (
+    `The ECR repository ${repository} has image tag mutability ${mutability}, so the pointer tags ` +
+    `${frozen.join(' and ')} cannot be moved: they were left as they are (nothing was put). Choose one: ` +
+    `(1) keep the other tags immutable but exclude the pointer tags: aws ecr put-image-tag-mutability ` +
+    `--repository-name ${repository} --image-tag-mutability IMMUTABLE_WITH_EXCLUSION ` +
+    '--image-tag-mutability-exclusion-filters filterType=WILDCARD,filter=deployed-* ' +
+    'filterType=WILDCARD,filter=previous-* ; or (2) keep GitHub Deployments as the only rollback ledger: a ' +
+    'rollback then needs a github-token, since the ECR pointers are not kept.'
+  );
 }

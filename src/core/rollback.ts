@@ -1,4 +1,4 @@
-import type { FoundImage } from '../aws/ecr';
+import { type FoundImage, isPullable, unpullableReason } from '../aws/ecr';
 import { describeGitHubError } from '../github/client';
 import type { PreviousDeployment } from '../github/deployments';
 import { DeployError } from './errors';
@@ -178,6 +178,13 @@ async function planToSha(
     );
   }
   const commit = longestCommit(image.tags) ?? sha;
+  if (!isPullable(image)) {
+    throw new RollbackRefusedError(
+      `The image of commit ${sha} (${image.digest}) cannot be rolled back to: ${unpullableReason(image)}. Restore it ` +
+        '(aws ecr update-image-storage-class --target-storage-class STANDARD), wait until it is ACTIVE, and run the ' +
+        'rollback again. Nothing was changed.',
+    );
+  }
   if (image.digest === request.current.digest) {
     throw alreadyRunning(request, commit, image.digest, `the image of to-sha ${sha}`);
   }
@@ -229,6 +236,10 @@ async function fromDeployments(
           '(expired by a lifecycle policy, or deleted).',
         true,
       );
+      return undefined;
+    }
+    if (!isPullable(image)) {
+      note(`Skipping ${label(d)}: its image ${digest} ${unpullableReason(image).replace(/^it is /, 'is ')}.`, true);
       return undefined;
     }
     return {
@@ -301,6 +312,13 @@ async function fromPointer(request: RollbackRequest, sources: RollbackSources, n
     );
   }
   const commit = previous.commit ?? commitFromTags(previous.tags);
+  if (!isPullable(previous)) {
+    throw new RollbackRefusedError(
+      `${request.repository}:${tag} names ${previous.digest}, which cannot be rolled back to: ` +
+        `${unpullableReason(previous)}. Restore it (aws ecr update-image-storage-class --target-storage-class ` +
+        'STANDARD) and run the rollback again, or name another commit with to-sha. Nothing was changed.',
+    );
+  }
   if (previous.digest === request.current.digest) {
     throw alreadyRunning(request, commit ?? 'unknown', previous.digest, `${tag}`);
   }

@@ -1,7 +1,11 @@
 import { ConfigurationError } from './errors';
 
-// ECR's own rules (CreateRepository / PutImage API reference).
-const repositoryPattern = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+// ECR's own rules. A repository name's components are separated by `.`, `_`, `__` or any run of `-` (the ECR model's
+// RepositoryName pattern, as the OCI distribution spec): `my__app` and `my--app` are valid names.
+const component = '[a-z0-9]+(?:(?:\\.|__?|-+)[a-z0-9]+)*';
+/** An ECR repository name without anchors, for patterns that embed one (an image URI). */
+export const repositoryNameSource = `(?:${component}\\/)*${component}`;
+const repositoryPattern = new RegExp(`^${repositoryNameSource}$`);
 const tagPattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const digestPattern = /^sha256:[a-f0-9]{64}$/;
 const regionPattern = /^[a-z]{2}(?:-[a-z]+)+-\d+$/;
@@ -12,7 +16,7 @@ export function validateRepositoryName(input: string, value: string): string {
     throw new ConfigurationError(
       input,
       value,
-      'an ECR repository name: 2-256 lowercase letters, digits and . _ - separators, with optional / namespaces (e.g. "team/web")',
+      'an ECR repository name: 2-256 lowercase letters and digits, with . _ __ or - (one or more) between them and optional / namespaces (e.g. "team/web")',
     );
   }
   return value;

@@ -133,8 +133,10 @@ describe('App Runner emulator through @aws-sdk/client-apprunner', () => {
     await expect(
       apprunner.send(new UpdateServiceCommand({ ServiceArn: arn, SourceConfiguration: source('v1') })),
     ).rejects.toMatchObject({ name: 'InvalidStateException', $metadata: { httpStatusCode: 400 } });
+    // StartDeployment's model has no InvalidStateException: App Runner can only answer InvalidRequestException.
     await expect(apprunner.send(new StartDeploymentCommand({ ServiceArn: arn }))).rejects.toMatchObject({
-      name: 'InvalidStateException',
+      name: 'InvalidRequestException',
+      $metadata: { httpStatusCode: 400 },
     });
     await expect(apprunner.send(new PauseServiceCommand({ ServiceArn: arn }))).rejects.toMatchObject({
       name: 'InvalidStateException',
@@ -211,7 +213,7 @@ describe('App Runner emulator through @aws-sdk/client-apprunner', () => {
     expect(await get(url, '/version')).toEqual({ status: 200, body: 'v2' });
   });
 
-  it('fails the first deployment of a broken image: the service is CREATE_FAILED', async () => {
+  it('fails the first deployment of a broken image (CREATE_FAILED), then is rebuilt with UpdateService', async () => {
     const created = await apprunner.send(
       new CreateServiceCommand({
         ServiceName: 'web-broken',
@@ -222,9 +224,17 @@ describe('App Runner emulator through @aws-sdk/client-apprunner', () => {
     const arn = created.Service!.ServiceArn!;
     expect((await finished(arn, created.OperationId)).Status).toBe('FAILED');
     expect((await describe_(arn)).Status).toBe('CREATE_FAILED');
-    await expect(
-      apprunner.send(new UpdateServiceCommand({ ServiceArn: arn, SourceConfiguration: source('v1') })),
-    ).rejects.toMatchObject({ name: 'InvalidStateException' });
+    await expect(apprunner.send(new StartDeploymentCommand({ ServiceArn: arn }))).rejects.toMatchObject({
+      name: 'InvalidRequestException',
+    });
+    // AWS documents UpdateService as the way to rebuild a service whose creation failed.
+    const rebuilt = await apprunner.send(
+      new UpdateServiceCommand({ ServiceArn: arn, SourceConfiguration: source('v1') }),
+    );
+    expect((await finished(arn, rebuilt.OperationId)).Status).toBe('SUCCEEDED');
+    const service = await describe_(arn);
+    expect(service.Status).toBe('RUNNING');
+    expect(await get(service.ServiceUrl!, '/version')).toEqual({ status: 200, body: 'v1' });
   });
 
   it('pauses (no revision serves) and resumes the version that ran before', async () => {
@@ -234,7 +244,7 @@ describe('App Runner emulator through @aws-sdk/client-apprunner', () => {
     expect((await describe_(arn)).Status).toBe('PAUSED');
     expect((await get(url, '/version')).status).toBe(503);
     await expect(apprunner.send(new StartDeploymentCommand({ ServiceArn: arn }))).rejects.toMatchObject({
-      name: 'InvalidStateException',
+      name: 'InvalidRequestException',
     });
 
     const resumed = await apprunner.send(new ResumeServiceCommand({ ServiceArn: arn }));

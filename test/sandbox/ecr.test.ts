@@ -8,7 +8,11 @@ import {
   ECRClient,
   GetAuthorizationTokenCommand,
   PutImageCommand,
+  UpdateImageStorageClassCommand,
 } from '@aws-sdk/client-ecr';
+import { promoteImage } from '../../src/aws/ecr';
+import { captureLogger } from '../../src/core/logger';
+import { markVerified } from '../../src/core/pointers';
 import { docker } from './docker';
 import { type Sandbox, startSandbox } from './index';
 import { sampleAppContext } from './sample-app';
@@ -154,6 +158,18 @@ describe('CreateRepository', () => {
       imageTagMutability: 'IMMUTABLE',
     });
     expect(repository?.createdAt).toBeInstanceOf(Date);
+  });
+
+  it('accepts the model’s __ and -- separators and refuses what its pattern does not allow', async () => {
+    for (const repositoryName of ['my__app', 'my--app', 'team__a/web---b']) {
+      const { repository } = await ecr.send(new CreateRepositoryCommand({ repositoryName }));
+      expect(repository?.repositoryName).toBe(repositoryName);
+    }
+    for (const repositoryName of ['my___app', 'web-', 'a..b']) {
+      await expect(ecr.send(new CreateRepositoryCommand({ repositoryName }))).rejects.toMatchObject({
+        name: 'InvalidParameterException',
+      });
+    }
   });
 
   it('refuses a name that is taken with RepositoryAlreadyExistsException', async () => {
@@ -587,5 +603,138 @@ describe('BatchDeleteImage', () => {
     await expect(
       ecr.send(new BatchDeleteImageCommand({ repositoryName: 'nowhere', imageIds: [{ imageTag: 'v1' }] })),
     ).rejects.toMatchObject({ name: 'RepositoryNotFoundException' });
+  });
+});
+
+describe('archived images (UpdateImageStorageClass, imageStatus)', () => {
+  it('an ARCHIVED image is described with its status, listed only when asked for, and cannot be pulled', async () => {
+    await repositoryWithBlobs('archive-demo');
+    await putImage('archive-demo', pushed.manifest, DOCKER_MANIFEST, 'sha-old');
+    const archived = await ecr.send(
+      new UpdateImageStorageClassCommand({
+        repositoryName: 'archive-demo',
+        imageId: { imageTag: 'sha-old' },
+        targetStorageClass: 'ARCHIVE',
+      }),
+    );
+    expect(archived).toMatchObject({ imageId: { imageDigest: pushed.digest }, imageStatus: 'ARCHIVED' });
+
+    const byTag = await ecr.send(
+      new DescribeImagesCommand({ repositoryName: 'archive-demo', imageIds: [{ imageTag: 'sha-old' }] }),
+    );
+    expect(byTag.imageDetails?.[0]).toMatchObject({ imageStatus: 'ARCHIVED', lastArchivedAt: expect.any(Date) });
+    // The model: without an imageStatus filter only ACTIVE images are listed.
+    const listed = await ecr.send(new DescribeImagesCommand({ repositoryName: 'archive-demo' }));
+    expect(listed.imageDetails).toEqual([]);
+    const any = await ecr.send(
+      new DescribeImagesCommand({ repositoryName: 'archive-demo', filter: { imageStatus: 'ANY' } }),
+    );
+    expect(any.imageDetails?.map((d) => d.imageDigest)).toEqual([pushed.digest]);
+
+    const got = await ecr.send(
+      new BatchGetImageCommand({
+        repositoryName: 'archive-demo',
+        imageIds: [{ imageTag: 'sha-old' }],
+        acceptedMediaTypes: ALL_MANIFEST_TYPES,
+      }),
+    );
+    expect(got.images).toEqual([]);
+    expect(got.failures?.[0]).toMatchObject({ failureCode: 'ImageInaccessible' });
+
+    // A restore takes time: ACTIVATING first, ACTIVE once ECR has finished.
+    const restoring = await ecr.send(
+      new UpdateImageStorageClassCommand({
+        repositoryName: 'archive-demo',
+        imageId: { imageDigest: pushed.digest },
+        targetStorageClass: 'STANDARD',
+      }),
+    );
+    expect(restoring.imageStatus).toBe('ACTIVATING');
+    sandbox.ecr.finishRestore('archive-demo', pushed.digest);
+    const back = await ecr.send(new DescribeImagesCommand({ repositoryName: 'archive-demo' }));
+    expect(back.imageDetails?.map((d) => [d.imageDigest, d.imageStatus])).toEqual([[pushed.digest, 'ACTIVE']]);
+  });
+});
+
+describe('tag mutability with exclusion filters, and the pointer tags', () => {
+  const excludePointers = [
+    { filterType: 'WILDCARD' as const, filter: 'deployed-*' },
+    { filterType: 'WILDCARD' as const, filter: 'previous-*' },
+  ];
+
+  it('IMMUTABLE_WITH_EXCLUSION needs 1-5 filters; the plain settings take none', async () => {
+    await expect(
+      ecr.send(
+        new CreateRepositoryCommand({ repositoryName: 'excl-none', imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION' }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidParameterException' });
+    await expect(
+      ecr.send(
+        new CreateRepositoryCommand({
+          repositoryName: 'excl-plain',
+          imageTagMutability: 'IMMUTABLE',
+          imageTagMutabilityExclusionFilters: excludePointers,
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidParameterException' });
+  });
+
+  it('IMMUTABLE_WITH_EXCLUSION: excluded tags move, the others stay; markVerified moves both pointers', async () => {
+    const { repository } = await ecr.send(
+      new CreateRepositoryCommand({
+        repositoryName: 'excl',
+        imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+        imageTagMutabilityExclusionFilters: excludePointers,
+      }),
+    );
+    expect(repository).toMatchObject({
+      imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+      imageTagMutabilityExclusionFilters: excludePointers,
+    });
+    await mountPushedBlobs('excl');
+    const second = ociVariant({ annotations: { v: '2' } });
+    await putImage('excl', pushed.manifest, DOCKER_MANIFEST, 'sha-one');
+    await putImage('excl', second, OCI_MANIFEST, 'sha-two');
+    await expect(putImage('excl', second, OCI_MANIFEST, 'sha-one')).rejects.toMatchObject({
+      name: 'ImageTagAlreadyExistsException',
+    });
+
+    await markVerified(ecr, { repository: 'excl', environment: 'staging', digest: pushed.digest });
+    await markVerified(ecr, { repository: 'excl', environment: 'staging', digest: sha256(second) });
+    expect(await tagDigest('excl', 'deployed-staging')).toBe(sha256(second));
+    expect(await tagDigest('excl', 'previous-staging')).toBe(pushed.digest);
+  });
+
+  it('IMMUTABLE: markVerified moves no tag and warns, and promote tells the two ECR answers apart', async () => {
+    await repositoryWithBlobs('immut', 'IMMUTABLE');
+    const second = ociVariant({ annotations: { v: '2' } });
+    await putImage('immut', pushed.manifest, DOCKER_MANIFEST, 'sha-one');
+    await putImage('immut', second, OCI_MANIFEST, 'sha-two');
+
+    const logger = captureLogger();
+    const outcome = await markVerified(ecr, {
+      repository: 'immut',
+      environment: 'staging',
+      digest: pushed.digest,
+      logger,
+    });
+    expect(outcome).toBe('skipped');
+    expect(await tagDigest('immut', 'deployed-staging')).toBeUndefined();
+    expect(logger.lines[0]).toMatch(/^warning: The ECR repository immut has image tag mutability IMMUTABLE/);
+
+    // ImageAlreadyExistsException: the tag already names this digest. Only then "already points at".
+    const same = captureLogger();
+    const result = await promoteImage(ecr, { repository: 'immut', source: 'sha-one', tags: ['sha-one'], logger: same });
+    expect(result.unchanged).toEqual(['sha-one']);
+    expect(same.lines).toEqual([`immut:sha-one already points at ${pushed.digest}`]);
+    // ImageTagAlreadyExistsException: the immutable tag names another image; nothing claims it points here.
+    const other = captureLogger();
+    await expect(
+      promoteImage(ecr, { repository: 'immut', source: 'sha-two', tags: ['sha-one'], logger: other }),
+    ).rejects.toThrow(
+      new RegExp(`the repository is IMMUTABLE and sha-one already points at ${pushed.digest.replace(':', ':')}`),
+    );
+    expect(other.lines.join('\n')).not.toContain('already points at');
+    expect(await tagDigest('immut', 'sha-one')).toBe(pushed.digest);
   });
 });

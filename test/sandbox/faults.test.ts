@@ -1,3 +1,5 @@
+import { AppRunnerClient, ListOperationsCommand } from '@aws-sdk/client-apprunner';
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import {
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
@@ -5,7 +7,10 @@ import {
   type ECRClientConfig,
   GetAuthorizationTokenCommand,
 } from '@aws-sdk/client-ecr';
+import { DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { isThrottlingError } from '@smithy/core/retry';
 import { clientSettings } from '../../src/aws/clients';
+import { isTransientError } from '../../src/core/poller';
 import type { FaultSpec } from './emulator/faults';
 import { type Sandbox, startSandbox } from './index';
 
@@ -46,8 +51,8 @@ afterAll(async () => {
 
 describe('the SDK retries transient faults and succeeds', () => {
   it.each<[string, FaultSpec]>([
-    ['a 429 throttle', { kind: 'throttle' }],
-    ['a 400 ThrottlingException', { kind: 'throttle', status: 400 }],
+    ['a throttle (400 ThrottlingException, as ECR answers)', { kind: 'throttle' }],
+    ['a 429 throttle', { kind: 'throttle', status: 429 }],
     ['a 500', { kind: 'server-error' }],
     ['a 503', { kind: 'server-error', status: 503 }],
     ['a connection reset', { kind: 'reset' }],
@@ -84,7 +89,7 @@ describe('the SDK gives up after maxAttempts', () => {
     sandbox.aws.faults.add({ kind: 'throttle', operation: 'GetAuthorizationToken', times: 5 });
     await expect(ecr({ maxAttempts: 3 }).send(token())).rejects.toMatchObject({
       name: 'ThrottlingException',
-      $metadata: { httpStatusCode: 429, attempts: 3 },
+      $metadata: { httpStatusCode: 400, attempts: 3 },
     });
     expect(calls('GetAuthorizationToken')).toBe(3);
   });
@@ -104,6 +109,81 @@ describe('the SDK gives up after maxAttempts', () => {
     await expect(ecr({ maxAttempts: 2 }).send(token())).rejects.toThrow(/socket hang up|ECONNRESET/);
     expect(calls('GetAuthorizationToken')).toBe(2);
   });
+});
+
+describe('throttling as each service answers it', () => {
+  const post = (headers: Record<string, string>, body: string) =>
+    fetch(sandbox.aws.endpoint, { method: 'POST', headers, body });
+
+  it('JSON services (ECR, App Runner) answer 400 ThrottlingException in the JSON error format', async () => {
+    sandbox.aws.faults.add({ kind: 'throttle', times: 2 });
+    for (const [target, contentType] of [
+      ['AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken', 'application/x-amz-json-1.1'],
+      ['AppRunner.ListOperations', 'application/x-amz-json-1.0'],
+    ] as const) {
+      const res = await post({ 'x-amz-target': target, 'content-type': contentType }, '{}');
+      expect(res.status).toBe(400);
+      expect(res.headers.get('x-amzn-errortype')).toBe('ThrottlingException');
+      expect(await res.json()).toMatchObject({ __type: 'ThrottlingException', message: 'Rate exceeded' });
+    }
+  });
+
+  it('query services (Auto Scaling, ELBv2) answer 400 Throttling in the query XML error format', async () => {
+    sandbox.aws.faults.add({ kind: 'throttle', times: 2 });
+    for (const version of ['2011-01-01', '2015-12-01']) {
+      const action = version === '2011-01-01' ? 'DescribeAutoScalingGroups' : 'DescribeTargetGroups';
+      const res = await post(
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        `Action=${action}&Version=${version}`,
+      );
+      expect(res.status).toBe(400);
+      expect(await res.text()).toMatch(
+        /^<ErrorResponse><Error><Type>Sender<\/Type><Code>Throttling<\/Code><Message>Rate exceeded<\/Message><\/Error>/,
+      );
+    }
+  });
+
+  it.each([
+    ['ECR', 'ecr', 'GetAuthorizationToken', 'ThrottlingException'],
+    ['App Runner', 'apprunner', 'ListOperations', 'ThrottlingException'],
+    ['Auto Scaling', 'autoscaling', 'DescribeAutoScalingGroups', 'Throttling'],
+    ['ELBv2', 'elbv2', 'DescribeTargetGroups', 'Throttling'],
+  ])(
+    'the %s SDK client classifies it as throttling and retries it, and the poller waits it out',
+    async (_name, service, operation, code) => {
+      Object.assign(process.env, sandbox.aws.clientEnv());
+      const settings = { retryMode: 'standard', maxAttempts: 2 };
+      const send = (): Promise<unknown> => {
+        if (service === 'ecr') return ecr(settings).send(token());
+        const arn = 'arn:aws:apprunner:us-east-1:123456789012:service/web/0123456789abcdef0123456789abcdef';
+        const client =
+          service === 'apprunner'
+            ? new AppRunnerClient(settings)
+            : service === 'autoscaling'
+              ? new AutoScalingClient(settings)
+              : new ElasticLoadBalancingV2Client(settings);
+        clients.push(client as never);
+        const command =
+          service === 'apprunner'
+            ? new ListOperationsCommand({ ServiceArn: arn })
+            : service === 'autoscaling'
+              ? new DescribeAutoScalingGroupsCommand({})
+              : new DescribeTargetGroupsCommand({});
+        return (client.send as (c: unknown) => Promise<unknown>)(command);
+      };
+      sandbox.aws.faults.add({ kind: 'throttle', service, operation, times: 2 });
+      const error = await send().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({ $metadata: { httpStatusCode: 400, attempts: 2 } });
+      expect((error as { Code?: string; name: string }).Code ?? (error as Error).name).toBe(code);
+      expect(isThrottlingError(error as never)).toBe(true);
+      // And the toolkit's poller rides it out (widens its delay) instead of failing the wait.
+      expect(isTransientError(error)).toBe(true);
+      expect(sandbox.aws.callsOf(operation, service)).toHaveLength(2);
+    },
+  );
 });
 
 describe('an expired token', () => {

@@ -282,6 +282,77 @@ describe('deployAppRunner', () => {
     expect(apprunner.commandCalls(UpdateServiceCommand)).toHaveLength(2);
   });
 
+  it('waits and retries when StartDeployment is refused with InvalidRequestException because an operation started', async () => {
+    const { deps, options } = setup();
+    const TAG = `${REGISTRY}/web:stable`;
+    apprunner
+      .on(DescribeServiceCommand)
+      .resolvesOnce(serviceReply(TAG))
+      .resolvesOnce(serviceReply(TAG, 'OPERATION_IN_PROGRESS'))
+      .resolvesOnce(serviceReply(TAG, 'OPERATION_IN_PROGRESS'))
+      .resolves(serviceReply(TAG));
+    // StartDeployment's model lists no InvalidStateException: App Runner answers the race with InvalidRequestException.
+    apprunner.on(StartDeploymentCommand).rejectsOnce(awsError('InvalidRequestException')).resolves({ OperationId: OP });
+    apprunner
+      .on(ListOperationsCommand)
+      .resolvesOnce({ OperationSummaryList: [{ Id: 'push-op', Type: 'START_DEPLOYMENT', Status: 'IN_PROGRESS' }] })
+      .resolves({ OperationSummaryList: [{ Id: OP, Type: 'START_DEPLOYMENT', Status: 'SUCCEEDED' }] });
+
+    const result = await deployAppRunner(deps, options({ image: TAG }));
+
+    expect(result.failure).toBeUndefined();
+    expect(result.operationId).toBe(OP);
+    expect(apprunner.commandCalls(StartDeploymentCommand)).toHaveLength(2);
+  });
+
+  it('fails at once when StartDeployment is refused with InvalidRequestException and nothing is running', async () => {
+    const { deps, options } = setup();
+    const TAG = `${REGISTRY}/web:stable`;
+    apprunner.on(DescribeServiceCommand).resolves(serviceReply(TAG));
+    apprunner.on(StartDeploymentCommand).rejects(awsError('InvalidRequestException'));
+
+    const result = await deployAppRunner(deps, options({ image: TAG }));
+
+    expect(result.failure?.message).toMatch(/InvalidRequestException happened/);
+    expect(apprunner.commandCalls(StartDeploymentCommand)).toHaveLength(1);
+  });
+
+  it('rebuilds a CREATE_FAILED service with UpdateService (as AWS documents), even with the same image', async () => {
+    const { deps, options, logger } = setup();
+    apprunner.on(DescribeServiceCommand).resolves(serviceReply(NEW, 'CREATE_FAILED'));
+    apprunner.on(UpdateServiceCommand).resolves({ OperationId: OP });
+    apprunner.on(ListOperationsCommand).resolves({ OperationSummaryList: [{ Id: OP, Status: 'SUCCEEDED' }] });
+
+    const result = await deployAppRunner(deps, options());
+
+    expect(result.failure).toBeUndefined();
+    expect(apprunner.commandCalls(UpdateServiceCommand)).toHaveLength(1);
+    expect(apprunner.commandCalls(StartDeploymentCommand)).toHaveLength(0);
+    // The image that failed to be created never ran: it is not a previous image to roll back to.
+    expect(result.previousImage).toBeUndefined();
+    expect(logger.lines).toContainEqual(expect.stringContaining('CREATE_FAILED): rebuilding it with UpdateService'));
+  });
+
+  it.each([
+    ['a private service', false, /It is a private service .*Set health-url to a full URL/],
+    ['a service without a URL', true, /App Runner gives it no URL.*Set health-url to a full URL/],
+  ])('with %s and a health path, fails before deploying and asks for health-url', async (_what, isPublic, message) => {
+    const { deps, options } = setup();
+    const reply = serviceReply(OLD) as unknown as { Service: Record<string, unknown> };
+    delete reply.Service.ServiceUrl;
+    reply.Service.NetworkConfiguration = { IngressConfiguration: { IsPubliclyAccessible: isPublic } };
+    apprunner.on(DescribeServiceCommand).resolves(reply as never);
+
+    const result = await deployAppRunner(
+      deps,
+      options({ verify: { url: '/health', expectedVersion: 'v2', timeoutMs: 5_000 } }),
+    );
+
+    expect(result.failure?.message).toMatch(message);
+    expect(result.failure?.message).toMatch(/Cannot check \/health/);
+    expect(apprunner.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+  });
+
   it('on timeout says the operation id, its last status and what the service runs now', async () => {
     const { deps, options } = setup();
     apprunner

@@ -70,6 +70,17 @@ describe('findImage and describeRepository', () => {
     await expect(describeRepository(client, 'web')).resolves.toBeUndefined();
   });
 
+  it('keeps ECR’s imageStatus (an ARCHIVED image is described, but cannot be pulled)', async () => {
+    ecr.on(DescribeImagesCommand).resolves({
+      imageDetails: [{ imageDigest: DIGEST, imageTags: ['sha-1'], imageStatus: 'ARCHIVED' }],
+    });
+    await expect(findImage(client, 'web', 'sha-1')).resolves.toEqual({
+      digest: DIGEST,
+      tags: ['sha-1'],
+      status: 'ARCHIVED',
+    });
+  });
+
   it('looks an image up by digest when given one', async () => {
     ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: DIGEST, imageTags: ['a', 'b'] }] });
     await expect(findImage(client, 'web', DIGEST)).resolves.toEqual({ digest: DIGEST, tags: ['a', 'b'] });
@@ -158,6 +169,22 @@ describe('promoteImage', () => {
       /Could not promote sha-9 in the ECR repository web: Requested image not found \(ImageNotFound\)/,
     );
     expect(ecr.commandCalls(PutImageCommand)).toHaveLength(0);
+  });
+
+  it('names an ImageInaccessible failure as such: ECR holds the image but cannot serve it (archived)', async () => {
+    ecr.on(BatchGetImageCommand).resolves({
+      images: [],
+      failures: [
+        { imageId: { imageTag: 'sha-9' }, failureCode: 'ImageInaccessible', failureReason: 'Image inaccessible' },
+      ],
+    });
+    const error = await promoteImage(client, { repository: 'web', source: 'sha-9', tags: ['staging'] }).then(
+      () => new Error('it did not fail'),
+      (e: unknown) => e as Error,
+    );
+    expect(error.message).toMatch(/Image inaccessible \(ImageInaccessible\)\. ECR holds the image but cannot serve it/);
+    expect(error.message).toContain('UpdateImageStorageClass');
+    expect(error.message).not.toContain('Check that the image was pushed');
   });
 
   it('wraps other PutImage errors with what was being done', async () => {

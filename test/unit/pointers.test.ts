@@ -1,5 +1,14 @@
-import { BatchGetImageCommand, DescribeImagesCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
+import {
+  BatchGetImageCommand,
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  type ImageTagMutability,
+  PutImageCommand,
+} from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
+import { canMoveTag } from '../../src/aws/ecr';
+import { captureLogger } from '../../src/core/logger';
 import { commitFromTags, markVerified, pointerTags, readPointers } from '../../src/core/pointers';
 
 const ecr = mockClient(ECRClient);
@@ -13,7 +22,12 @@ function notFound() {
   return Object.assign(new Error('no such image'), { name: 'ImageNotFoundException' });
 }
 
-beforeEach(() => ecr.reset());
+beforeEach(() => {
+  ecr.reset();
+  ecr.on(DescribeRepositoriesCommand).resolves({
+    repositories: [{ repositoryName: 'web', repositoryUri: 'r/web', imageTagMutability: 'MUTABLE' }],
+  });
+});
 
 describe('environment pointer tags', () => {
   it('names deployed-<env> and previous-<env>, lower-cased and tag-safe', () => {
@@ -98,5 +112,111 @@ describe('environment pointer tags', () => {
     expect(await readPointers(client, 'web', 'production')).toEqual({
       current: { digest: newDigest, tags: ['deployed-production', `sha-${sha}`], commit: sha },
     });
+  });
+});
+
+describe('pointer tags and the repository’s tag mutability (detected once, DescribeRepositories)', () => {
+  const repositoryReply = (imageTagMutability: ImageTagMutability, filters: string[] = []) => ({
+    repositories: [
+      {
+        repositoryName: 'web',
+        repositoryUri: 'r/web',
+        imageTagMutability,
+        ...(filters.length
+          ? {
+              imageTagMutabilityExclusionFilters: filters.map((filter) => ({
+                filterType: 'WILDCARD' as const,
+                filter,
+              })),
+            }
+          : {}),
+      },
+    ],
+  });
+
+  function movable() {
+    ecr
+      .on(DescribeImagesCommand)
+      .resolves({ imageDetails: [{ imageDigest: oldDigest, imageTags: ['deployed-staging'] }] });
+    ecr.on(BatchGetImageCommand).callsFake((input: { imageIds: { imageDigest?: string }[] }) => ({
+      images: [
+        {
+          imageId: { imageDigest: input.imageIds[0]?.imageDigest },
+          imageManifest: manifest(input.imageIds[0]?.imageDigest ?? ''),
+          imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+        },
+      ],
+    }));
+    ecr.on(PutImageCommand).resolves({});
+  }
+
+  it('IMMUTABLE: puts nothing, and the warning explains both choices instead of failing late', async () => {
+    ecr.on(DescribeRepositoriesCommand).resolves(repositoryReply('IMMUTABLE'));
+    movable();
+    const logger = captureLogger();
+    const outcome = await markVerified(client, {
+      repository: 'web',
+      environment: 'staging',
+      digest: newDigest,
+      logger,
+    });
+    expect(outcome).toBe('skipped');
+    expect(ecr.commandCalls(PutImageCommand)).toHaveLength(0);
+    expect(logger.lines).toHaveLength(1);
+    expect(logger.lines[0]).toMatch(
+      /^warning: The ECR repository web has image tag mutability IMMUTABLE, so the pointer tags deployed-staging and previous-staging cannot be moved: they were left as they are/,
+    );
+    expect(logger.lines[0]).toContain('--image-tag-mutability IMMUTABLE_WITH_EXCLUSION');
+    expect(logger.lines[0]).toContain('filterType=WILDCARD,filter=deployed-* filterType=WILDCARD,filter=previous-*');
+    expect(logger.lines[0]).toContain('GitHub Deployments as the only rollback ledger');
+    expect(logger.lines.join('\n')).not.toMatch(/Tagged|already points at/);
+  });
+
+  it('IMMUTABLE_WITH_EXCLUSION with both pointer tags excluded: they move', async () => {
+    ecr
+      .on(DescribeRepositoriesCommand)
+      .resolves(repositoryReply('IMMUTABLE_WITH_EXCLUSION', ['deployed-*', 'previous-*']));
+    movable();
+    const outcome = await markVerified(client, { repository: 'web', environment: 'staging', digest: newDigest });
+    expect(outcome).toBe('moved');
+    expect(ecr.commandCalls(PutImageCommand).map((c) => c.args[0].input.imageTag)).toEqual([
+      'previous-staging',
+      'deployed-staging',
+    ]);
+  });
+
+  it('IMMUTABLE_WITH_EXCLUSION excluding only deployed-*: names previous-staging and moves neither', async () => {
+    ecr.on(DescribeRepositoriesCommand).resolves(repositoryReply('IMMUTABLE_WITH_EXCLUSION', ['deployed-*']));
+    movable();
+    const logger = captureLogger();
+    expect(await markVerified(client, { repository: 'web', environment: 'staging', digest: newDigest, logger })).toBe(
+      'skipped',
+    );
+    expect(logger.lines[0]).toContain('so the pointer tags previous-staging cannot be moved');
+    expect(ecr.commandCalls(PutImageCommand)).toHaveLength(0);
+  });
+
+  it('uses the repository already described by the caller: one DescribeRepositories per job, not per step', async () => {
+    ecr.reset();
+    movable();
+    await markVerified(client, {
+      repository: 'web',
+      environment: 'staging',
+      digest: newDigest,
+      repositoryInfo: { name: 'web', uri: 'r/web', mutability: 'MUTABLE' },
+    });
+    expect(ecr.commandCalls(DescribeRepositoriesCommand)).toHaveLength(0);
+    expect(ecr.commandCalls(PutImageCommand)).toHaveLength(2);
+  });
+
+  it.each([
+    ['MUTABLE', [], true],
+    ['IMMUTABLE', ['deployed-*'], false],
+    ['IMMUTABLE_WITH_EXCLUSION', ['deployed-*'], true],
+    ['IMMUTABLE_WITH_EXCLUSION', ['deployed-prod*'], false],
+    ['MUTABLE_WITH_EXCLUSION', ['deployed-*'], false],
+    ['MUTABLE_WITH_EXCLUSION', ['release-*'], true],
+  ])('canMoveTag(%s, %j) for deployed-staging is %s', (mutability, exclusionFilters, expected) => {
+    expect(canMoveTag({ mutability, exclusionFilters }, 'deployed-staging')).toBe(expected);
   });
 });

@@ -268,3 +268,35 @@ describe('with to-sha', () => {
     expect(message).toContain('is what it already runs');
   });
 });
+
+describe('images in ECR’s archive (imageStatus ARCHIVED / ACTIVATING) are no rollback targets', () => {
+  const archived = (n: number, status = 'ARCHIVED'): FoundImage => ({ ...image(n), status });
+
+  it('skips a deployment whose image is ARCHIVED, saying so, and takes the next one', async () => {
+    const world = {
+      images: [image(1), archived(2), image(3)],
+      deployments: [deployment(1), deployment(2), deployment(3)],
+    };
+    const { plan: p, lines } = await plan(world, running(3));
+    expect(p.commit).toBe(sha(1));
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^warning: Skipping GitHub deployment 1002 \(commit 2222222\): its image sha256:2{64} is ARCHIVED in ECR .*cannot be pulled until it is restored/,
+      ),
+    );
+  });
+
+  it('refuses to-sha naming an ARCHIVED or ACTIVATING image, and says how to restore it', async () => {
+    for (const status of ['ARCHIVED', 'ACTIVATING']) {
+      const message = await refusal({ images: [archived(1, status), image(3)] }, running(3), sha(1));
+      expect(message).toContain(`The image of commit ${sha(1)} (${digest(1)}) cannot be rolled back to`);
+      expect(message).toMatch(/update-image-storage-class --target-storage-class STANDARD/);
+      expect(message).toContain(status);
+    }
+  });
+
+  it('refuses a previous-<env> pointer that names an ARCHIVED image', async () => {
+    const message = await refusal({ images: [image(3)], previous: { ...archived(1), commit: sha(1) } }, running(3));
+    expect(message).toMatch(/web:previous-staging names sha256:1{64}, which cannot be rolled back to: it is ARCHIVED/);
+  });
+});

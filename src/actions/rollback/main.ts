@@ -127,6 +127,7 @@ export async function run(deps: ActionDeps, services: RollbackServices = {}): Pr
         environment: inputs.environment,
         digest: plan.digest,
         logger,
+        repositoryInfo,
       });
     } catch (error) {
       logger.warning(

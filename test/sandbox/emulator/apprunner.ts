@@ -234,7 +234,9 @@ export class AppRunnerEmulator {
   private update(p: Record<string, unknown>) {
     const service = this.lookup(p);
     this.requireIdle(service, 'updated');
-    if (service.status !== 'RUNNING' && service.status !== 'PAUSED') throw invalidState(service, 'updated');
+    // AWS: a CREATE_FAILED service is rebuilt "using UpdateService" (the Service.Status documentation).
+    const rebuild = service.status === 'CREATE_FAILED';
+    if (service.status !== 'RUNNING' && service.status !== 'PAUSED' && !rebuild) throw invalidState(service, 'updated');
     const previous = service.source;
     if (p.SourceConfiguration !== undefined) {
       const given = p.SourceConfiguration as SourceConfiguration;
@@ -253,15 +255,19 @@ export class AppRunnerEmulator {
     // A paused service takes the new configuration without running it: ResumeService deploys.
     const paused = service.status === 'PAUSED';
     const op = this.begin(service, 'UPDATE_SERVICE', (o) =>
-      paused ? this.finishQuietly(service, o, 'PAUSED') : this.deploy(service, o, { first: false, previous }),
+      paused
+        ? this.finishQuietly(service, o, 'PAUSED')
+        : this.deploy(service, o, rebuild ? { first: true } : { first: false, previous }),
     );
     return { Service: this.view(service), OperationId: op.id };
   }
 
   private startDeployment(p: Record<string, unknown>) {
     const service = this.lookup(p);
-    this.requireIdle(service, 'deployed');
-    if (service.status !== 'RUNNING') throw invalidState(service, 'deployed');
+    // The model lists no InvalidStateException for StartDeployment (only InvalidRequestException,
+    // ResourceNotFoundException, InternalServiceErrorException): a busy or not-running service is a bad request.
+    if (service.current || service.status !== 'RUNNING')
+      throw new AwsFault('InvalidRequestException', invalidState(service, 'deployed').message);
     const op = this.begin(service, 'START_DEPLOYMENT', (o) =>
       this.deploy(service, o, { first: false, previous: service.source }),
     );

@@ -26,7 +26,8 @@ interface ImageId {
   imageTag?: string;
 }
 
-const repositoryPattern = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+// The ECR model's RepositoryName pattern: components separated by `.`, `_`, `__` or any run of `-`.
+const repositoryPattern = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
 const tagPattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const digestPattern = /^sha256:[a-f0-9]{64}$/;
 
@@ -37,18 +38,39 @@ const digestPattern = /^sha256:[a-f0-9]{64}$/;
  */
 export class EcrEmulator {
   readonly repositories = new Map<string, RepositoryState>();
+  /** repository -> digest -> storage state of the images not ACTIVE (ECR's archive storage class). */
+  private readonly storage = new Map<string, Map<string, { status: 'ARCHIVED' | 'ACTIVATING'; archivedAt: Date }>>();
 
   constructor(private readonly registry: SandboxRegistry) {}
 
   /** Test set-up: a repository as CreateRepository would make it. */
-  createRepository(name: string, imageTagMutability: Mutability = 'MUTABLE'): void {
+  createRepository(name: string, imageTagMutability: Mutability = 'MUTABLE', exclusionFilters: string[] = []): void {
     this.repositories.set(name, {
       repositoryName: name,
       createdAt: new Date(),
       imageTagMutability,
-      exclusionFilters: [],
+      exclusionFilters: checkMutability(
+        imageTagMutability,
+        exclusionFilters.map((filter) => ({ filterType: 'WILDCARD', filter })),
+      ),
       scanOnPush: false,
     });
+  }
+
+  /** Test set-up: what UpdateImageStorageClass ARCHIVE does (or a lifecycle policy's archive rule). */
+  archiveImage(repository: string, digest: string): void {
+    const images = this.storage.get(repository) ?? new Map();
+    images.set(digest, { status: 'ARCHIVED', archivedAt: new Date() });
+    this.storage.set(repository, images);
+  }
+
+  /** Test set-up: the end of a restore (ECR takes up to about 20 minutes; the emulator waits for this call). */
+  finishRestore(repository: string, digest: string): void {
+    this.storage.get(repository)?.delete(digest);
+  }
+
+  private imageStatus(repository: string, digest: string): 'ACTIVE' | 'ARCHIVED' | 'ACTIVATING' {
+    return this.storage.get(repository)?.get(digest)?.status ?? 'ACTIVE';
   }
 
   repositoryUri(name: string): string {
@@ -69,6 +91,8 @@ export class EcrEmulator {
         BatchGetImage: (p) => this.batchGetImage(p),
         PutImage: (p) => this.putImage(p),
         BatchDeleteImage: (p) => this.batchDeleteImage(p),
+        UpdateImageStorageClass: (p) => this.updateImageStorageClass(p),
+        PutImageTagMutability: (p) => this.putImageTagMutability(p),
       },
     };
   }
@@ -114,18 +138,29 @@ export class EcrEmulator {
       );
     }
     const mutability = (p.imageTagMutability as Mutability | undefined) ?? 'MUTABLE';
-    if (!['MUTABLE', 'IMMUTABLE', 'MUTABLE_WITH_EXCLUSION', 'IMMUTABLE_WITH_EXCLUSION'].includes(mutability)) {
-      throw new AwsFault('InvalidParameterException', `Invalid parameter at 'imageTagMutability': ${mutability}`);
-    }
+    const filters = checkMutability(mutability, p.imageTagMutabilityExclusionFilters);
     const repo: RepositoryState = {
       repositoryName: name,
       createdAt: new Date(),
       imageTagMutability: mutability,
-      exclusionFilters: (p.imageTagMutabilityExclusionFilters as RepositoryState['exclusionFilters'] | undefined) ?? [],
+      exclusionFilters: filters,
       scanOnPush: Boolean((p.imageScanningConfiguration as { scanOnPush?: boolean } | undefined)?.scanOnPush),
     };
     this.repositories.set(name, repo);
     return { repository: this.repositoryView(repo) };
+  }
+
+  private putImageTagMutability(p: Record<string, unknown>) {
+    const repo = this.requireRepository(requireString(p, 'repositoryName'));
+    const mutability = requireString(p, 'imageTagMutability') as Mutability;
+    repo.exclusionFilters = checkMutability(mutability, p.imageTagMutabilityExclusionFilters);
+    repo.imageTagMutability = mutability;
+    return {
+      registryId: ACCOUNT_ID,
+      repositoryName: repo.repositoryName,
+      imageTagMutability: mutability,
+      ...(repo.exclusionFilters.length > 0 ? { imageTagMutabilityExclusionFilters: repo.exclusionFilters } : {}),
+    };
   }
 
   private describeRepositories(p: Record<string, unknown>) {
@@ -209,6 +244,41 @@ export class EcrEmulator {
       imagePushedAt: epochSeconds(pushedAt),
       imageManifestMediaType: manifest.mediaType,
       ...(parsed.config?.mediaType ? { artifactMediaType: parsed.config.mediaType } : {}),
+      imageStatus: this.imageStatus(repository, digest),
+      ...(this.storage.get(repository)?.has(digest)
+        ? { lastArchivedAt: epochSeconds(this.storage.get(repository)!.get(digest)!.archivedAt) }
+        : {}),
+    };
+  }
+
+  private async updateImageStorageClass(p: Record<string, unknown>) {
+    const repository = requireString(p, 'repositoryName');
+    this.requireRepository(repository);
+    const id = (p.imageId ?? {}) as ImageId;
+    const target = p.targetStorageClass;
+    if (target !== 'STANDARD' && target !== 'ARCHIVE')
+      throw new AwsFault(
+        'InvalidParameterException',
+        `Invalid parameter at 'targetStorageClass': ${String(target)} is not one of STANDARD, ARCHIVE`,
+      );
+    const digest = await this.resolve(repository, id);
+    if (!digest) {
+      throw new AwsFault(
+        'ImageNotFoundException',
+        `The image with imageId {${describeId(id)}} does not exist within the repository with name '${repository}' in the registry with id '${ACCOUNT_ID}'`,
+      );
+    }
+    const images = this.storage.get(repository) ?? new Map();
+    this.storage.set(repository, images);
+    if (target === 'ARCHIVE' && this.imageStatus(repository, digest) === 'ACTIVE')
+      images.set(digest, { status: 'ARCHIVED', archivedAt: new Date() });
+    // A restore is not immediate: the image is ACTIVATING until it is back in the standard storage class.
+    if (target === 'STANDARD' && images.get(digest)?.status === 'ARCHIVED') images.get(digest)!.status = 'ACTIVATING';
+    return {
+      registryId: ACCOUNT_ID,
+      repositoryName: repository,
+      imageId: { imageDigest: digest, ...(id.imageTag ? { imageTag: id.imageTag } : {}) },
+      imageStatus: this.imageStatus(repository, digest),
     };
   }
 
@@ -232,12 +302,16 @@ export class EcrEmulator {
       }
       return { imageDetails: details };
     }
-    const tagStatus = (p.filter as { tagStatus?: string } | undefined)?.tagStatus ?? 'ANY';
+    const filter = p.filter as { tagStatus?: string; imageStatus?: string } | undefined;
+    const tagStatus = filter?.tagStatus ?? 'ANY';
+    // The model: "If not specified, only images with ACTIVE status are returned."
+    const imageStatus = filter?.imageStatus ?? 'ACTIVE';
     const details = [];
     for (const digest of (await this.allDigests(repository)).sort()) {
       const tags = tagIndex.get(digest) ?? [];
       if (tagStatus === 'TAGGED' && tags.length === 0) continue;
       if (tagStatus === 'UNTAGGED' && tags.length > 0) continue;
+      if (imageStatus !== 'ANY' && this.imageStatus(repository, digest) !== imageStatus) continue;
       const detail = await this.imageDetail(repository, digest, tags);
       if (detail) details.push(detail);
     }
@@ -287,6 +361,16 @@ export class EcrEmulator {
           imageId: id,
           failureCode: 'ImageTagDoesNotMatchDigest',
           failureReason: 'Invalid image tag or image digest',
+        });
+        continue;
+      }
+      // An archived image "cannot be pulled" (ECR user guide); which failure code BatchGetImage gives is not
+      // documented: ImageInaccessible is the model's code for an image ECR holds but will not serve.
+      if (this.imageStatus(repository, manifest.digest) !== 'ACTIVE') {
+        failures.push({
+          imageId: id,
+          failureCode: 'ImageInaccessible',
+          failureReason: `The image is ${this.imageStatus(repository, manifest.digest)} and cannot be pulled`,
         });
         continue;
       }
@@ -442,6 +526,41 @@ export class EcrEmulator {
     }
     return { imageIds: deleted, failures };
   }
+}
+
+const exclusionFilterPattern = /^[0-9a-zA-Z._*-]{1,128}$/;
+
+/**
+ * A tag mutability setting and its exclusion filters, checked as the model constrains them: the *_WITH_EXCLUSION
+ * settings need 1-5 WILDCARD filters matching `^[0-9a-zA-Z._*-]{1,128}$`; the plain settings take none.
+ */
+function checkMutability(mutability: string, given: unknown): RepositoryState['exclusionFilters'] {
+  if (!['MUTABLE', 'IMMUTABLE', 'MUTABLE_WITH_EXCLUSION', 'IMMUTABLE_WITH_EXCLUSION'].includes(mutability)) {
+    throw new AwsFault('InvalidParameterException', `Invalid parameter at 'imageTagMutability': ${mutability}`);
+  }
+  const filters = (given ?? []) as { filterType?: string; filter?: string }[];
+  const withExclusion = mutability.endsWith('_WITH_EXCLUSION');
+  if (withExclusion && (filters.length < 1 || filters.length > 5)) {
+    throw new AwsFault(
+      'InvalidParameterException',
+      `Invalid parameter at 'imageTagMutabilityExclusionFilters': ${mutability} needs 1 to 5 exclusion filters`,
+    );
+  }
+  if (!withExclusion && filters.length > 0) {
+    throw new AwsFault(
+      'InvalidParameterException',
+      `Invalid parameter at 'imageTagMutabilityExclusionFilters': exclusion filters need MUTABLE_WITH_EXCLUSION or IMMUTABLE_WITH_EXCLUSION, not ${mutability}`,
+    );
+  }
+  for (const f of filters) {
+    if (f.filterType !== 'WILDCARD' || typeof f.filter !== 'string' || !exclusionFilterPattern.test(f.filter)) {
+      throw new AwsFault(
+        'InvalidParameterException',
+        `Invalid parameter at 'imageTagMutabilityExclusionFilters': filterType must be WILDCARD and filter must satisfy ${exclusionFilterPattern.source}`,
+      );
+    }
+  }
+  return filters.map((f) => ({ filterType: 'WILDCARD', filter: f.filter as string }));
 }
 
 function requireString(p: Record<string, unknown>, name: string): string {

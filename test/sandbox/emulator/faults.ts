@@ -1,6 +1,6 @@
 /** Faults the emulator injects into matching calls, so tests see what AWS does on a bad day. */
 export type FaultKind =
-  /** HTTP 429 ThrottlingException (the SDK retries it). */
+  /** HTTP 400 `Throttling` (query services) or `ThrottlingException` (JSON services), as AWS answers; the SDK retries it. */
   | 'throttle'
   /** HTTP 500/503 InternalFailure / ServiceUnavailable. */
   | 'server-error'
@@ -20,6 +20,7 @@ export interface FaultSpec {
   /** How many matching calls to affect; Infinity for all of them. Default 1. */
   times?: number;
   latencyMs?: number;
+  /** The HTTP status of a throttle (default 400, as AWS) or a server error (default 500). */
   status?: number;
 }
 

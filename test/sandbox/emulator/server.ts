@@ -127,7 +127,7 @@ export class AwsEmulator {
         );
       this.record(res, { service: service.name, operation, params, at: Date.now() });
       if (
-        await this.injectFault(res, service.name, operation, (fault) =>
+        await this.injectFault(res, service.name, operation, 'json', (fault) =>
           this.jsonError(res, service.contentType, fault, requestId),
         )
       )
@@ -150,7 +150,8 @@ export class AwsEmulator {
     if (!handler)
       return this.xmlError(res, new AwsFault('InvalidAction', `Could not find operation ${action}`), requestId);
     this.record(res, { service: service.name, operation: action, params, at: Date.now() });
-    if (await this.injectFault(res, service.name, action, (fault) => this.xmlError(res, fault, requestId))) return;
+    if (await this.injectFault(res, service.name, action, 'query', (fault) => this.xmlError(res, fault, requestId)))
+      return;
     try {
       const result = await handler(params);
       res.writeHead(200, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
@@ -181,6 +182,7 @@ export class AwsEmulator {
     res: ServerResponse,
     service: string,
     operation: string,
+    protocol: ServiceDefinition['protocol'],
     answer: (fault: AwsFault) => void,
   ): Promise<boolean> {
     const { latencyMs, fault } = this.faults.take(service, operation);
@@ -191,7 +193,7 @@ export class AwsEmulator {
         res.socket?.destroy();
         return true;
       case 'throttle':
-        answer(new AwsFault('ThrottlingException', 'Rate exceeded', fault.status ?? 429));
+        answer(throttlingFault(protocol, fault.status));
         return true;
       case 'server-error':
         answer(
@@ -224,6 +226,16 @@ export class AwsEmulator {
     res.writeHead(fault.status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
     res.end(queryError(fault, requestId));
   }
+}
+
+/**
+ * Throttling as each protocol's services really answer it: the query services (Auto Scaling, ELBv2, CloudWatch)
+ * send the code `Throttling` ("Rate exceeded") with HTTP 400 in the XML error body; the JSON services (ECR,
+ * App Runner) send `ThrottlingException` with HTTP 400. Neither answers 429, so a client that keyed on the status
+ * alone would miss both; the SDK classifies them by code.
+ */
+export function throttlingFault(protocol: ServiceDefinition['protocol'], status = 400): AwsFault {
+  return new AwsFault(protocol === 'query' ? 'Throttling' : 'ThrottlingException', 'Rate exceeded', status);
 }
 
 function asFault(error: unknown): AwsFault {
