@@ -62,7 +62,7 @@ function group(instances: Instance[], extra: Record<string, unknown> = {}) {
         Instances: instances,
         AvailabilityZones: [],
         DefaultCooldown: 300,
-        HealthCheckType: 'EC2',
+        HealthCheckType: 'ELB',
         HealthCheckGracePeriod: 0,
         CreatedTime: new Date(),
         ...extra,
