@@ -25,6 +25,8 @@ import {
   ECRClient,
   GetAuthorizationTokenCommand,
   PutImageCommand,
+  PutImageTagMutabilityCommand,
+  UpdateImageStorageClassCommand,
 } from '@aws-sdk/client-ecr';
 import {
   DescribeTargetGroupsCommand,
@@ -116,7 +118,7 @@ const AWS_OUTSIDE_ITS_MODEL: { problem: RegExp; why: string }[] = [
  * Each entry must still be seen (the last test checks), so a fix forces its removal here.
  */
 // Where the emulator knowingly answers outside AWS's model (each entry must still be seen, so a fixed one is removed).
-const EMULATOR_OUTSIDE_THE_MODEL: { problem: RegExp; why: string }[] = []
+const EMULATOR_OUTSIDE_THE_MODEL: { problem: RegExp; why: string }[] = [];
 const seenEmulatorGaps = new Set<RegExp>();
 
 /** Every distinct way a recorded answer of `service` breaks its model, one line each. */
@@ -260,6 +262,28 @@ describe('ECR answers conform to the ecr 2015-09-21 model', () => {
           imageTag: 'release',
         }),
       ),
+    );
+    const archive = (targetStorageClass: string, imageTag = 'v1') =>
+      ecr.send(
+        new UpdateImageStorageClassCommand({
+          repositoryName: 'web',
+          imageId: { imageTag },
+          targetStorageClass: targetStorageClass as 'ARCHIVE',
+        }),
+      );
+    await archive('ARCHIVE');
+    await archive('STANDARD');
+    await failure(archive('ARCHIVE', 'none'));
+    await failure(archive('GLACIER'));
+    await ecr.send(
+      new PutImageTagMutabilityCommand({
+        repositoryName: 'frozen',
+        imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+        imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'deployed-*' }],
+      }),
+    );
+    await failure(
+      ecr.send(new PutImageTagMutabilityCommand({ repositoryName: 'nowhere', imageTagMutability: 'MUTABLE' })),
     );
     await ecr.send(
       new BatchDeleteImageCommand({ repositoryName: 'web', imageIds: [{ imageTag: 'v1-copy' }, { imageTag: 'none' }] }),
