@@ -145,4 +145,25 @@ describe('the all-in-one action against the sandbox', () => {
     expect(sandbox.aws.calls.length).toBe(callsBefore);
     expect(await sandbox.registry.client.tags('web')).toEqual(tagsBefore);
   });
+
+  it.each(['staging;x', 'staging\nx', '-staging'])(
+    'refuses the environment %j before building anything or calling AWS, and fails the step',
+    async (environment) => {
+      const callsBefore = sandbox.aws.calls.length;
+      const tagsBefore = await sandbox.registry.client.tags('web');
+      const run = await pipeline('eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee55', { environment });
+      expect(run.exitCode).toBe(1);
+      expect(run.errors[0]).toMatch(/^Input 'environment' has an invalid value /);
+      expect(sandbox.aws.calls.length).toBe(callsBefore);
+      expect(await sandbox.registry.client.tags('web')).toEqual(tagsBefore);
+    },
+  );
+
+  it('checks the environment on a dry run too, before its first AWS call', async () => {
+    const callsBefore = sandbox.aws.calls.length;
+    const run = await pipeline(shaA, { environment: 'staging;x', 'dry-run': 'true' });
+    expect(run.exitCode).toBe(1);
+    expect(run.errors[0]).toMatch(/^Input 'environment' has an invalid value "staging;x"/);
+    expect(sandbox.aws.calls.length).toBe(callsBefore);
+  });
 });

@@ -1,6 +1,13 @@
 import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
-import { validateAppRunnerServiceArn, validateRegion, validateRepositoryName, validateTag } from '../../core/validate';
+import { environmentPointerTag, environmentTag } from '../../core/tags';
+import {
+  validateAppRunnerServiceArn,
+  validateEnvironment,
+  validateRegion,
+  validateRepositoryName,
+  validateTag,
+} from '../../core/validate';
 
 export type Target = 'apprunner' | 'asg';
 
@@ -74,7 +81,19 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
   const target = p.oneOf('target', ['apprunner', 'asg'] as const, 'apprunner');
   if (!p.optional('target')) throw new ConfigurationError('target', '', '"apprunner" or "asg"');
   const repository = validateRepositoryName('repository', p.required('repository', 'an ECR repository name'));
-  const environment = p.required('environment', 'an environment name such as staging or production');
+  const environment = validateEnvironment(
+    'environment',
+    p.required('environment', 'an environment name such as staging or production'),
+  );
+  // The environment names two tags (<environment> and deployed-<environment>): both must be valid ECR tags.
+  environmentPointerTag(environment);
+  if (!/^[a-z0-9_]/.test(environmentTag(environment))) {
+    throw new ConfigurationError(
+      'environment',
+      environment,
+      'an environment name that starts with a letter, a digit or _ (it names the image tag of the environment)',
+    );
+  }
   const serviceArn = p.optional('service-arn');
   const asgName = p.optional('asg-name');
   if (target === 'apprunner' && !serviceArn)
