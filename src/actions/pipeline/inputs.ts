@@ -19,6 +19,10 @@ export interface PipelineInputs {
   serviceArn?: string;
   asgName?: string;
   bootTag: string;
+  /** The environment that owns `latest`; undefined: no environment moves it. */
+  latestEnvironment?: string;
+  /** Whether this deploy moves `latest` once verified (environment is latestEnvironment). */
+  movesLatest: boolean;
   /** undefined: the App Runner service URL + /health (required for asg). */
   healthUrl?: string;
   /** undefined: health-url's origin + /version. */
@@ -118,7 +122,22 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
   const expectedText = p.optional('expected-version');
   const expectedVersion =
     expectedText === undefined ? undefined : expectedText.toLowerCase() === 'none' ? '' : expectedText;
-  const bootTag = validateTag('boot-tag', p.optional('boot-tag') ?? 'latest');
+  // The environment's own tag by default: a group booting a tag that other environments move (`latest`) would
+  // launch their image at its next scale-out.
+  const bootTag = validateTag('boot-tag', p.optional('boot-tag') ?? environmentTag(environment));
+  const latestText = p.optional('latest-environment');
+  const latestEnvironment =
+    latestText === undefined ? undefined : validateEnvironment('latest-environment', latestText);
+  const movesLatest = latestEnvironment === environment;
+  if (target === 'asg' && bootTag === 'latest' && !movesLatest) {
+    // The boot tag moves before the refresh (and before the verification): `latest` would leave its owner.
+    throw new ConfigurationError(
+      'boot-tag',
+      bootTag,
+      `a tag of this environment (default: ${environmentTag(environment)}); \`latest\` only when latest-environment ` +
+        `is ${JSON.stringify(environment)}${latestEnvironment ? ` (it is ${JSON.stringify(latestEnvironment)})` : ' (it is not set)'}`,
+    );
+  }
   for (const tag of p.list('tags')) validateTag('tags', tag);
 
   const passThrough: Record<string, string | undefined> = {};
@@ -134,6 +153,8 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
     ...(serviceArn ? { serviceArn } : {}),
     ...(asgName ? { asgName } : {}),
     bootTag,
+    ...(latestEnvironment !== undefined ? { latestEnvironment } : {}),
+    movesLatest,
     ...(healthUrl ? { healthUrl } : {}),
     ...(versionUrl ? { versionUrl } : {}),
     ...(expectedVersion !== undefined ? { expectedVersion } : {}),

@@ -34,8 +34,9 @@ export async function run(deps: ActionDeps): Promise<void> {
     ...inputs.passThrough,
     repository: inputs.repository,
     region: inputs.region,
-    // Only sha-<commit> and the user's tags here: `latest` and the environment tag move after the new version is
-    // verified. A service (or boot tag) that tracks one of them must still name the old image if we roll back.
+    // Only sha-<commit> and the user's tags here: the environment tag (and `latest`, for latest-environment only)
+    // move after the new version is verified. A service that tracks one of them must still name the old image if we
+    // roll back.
     tags: inputs.passThrough.tags,
   };
   const refreshInputs = {
@@ -147,12 +148,14 @@ export async function run(deps: ActionDeps): Promise<void> {
       digest,
       logger: deps.logger,
     });
-    await promoteImage(ecr, {
-      repository: inputs.repository,
-      source: digest,
-      tags: [environmentTag(inputs.environment), 'latest'],
-      logger: deps.logger,
-    });
+    const tags = [environmentTag(inputs.environment), ...(inputs.movesLatest ? ['latest'] : [])];
+    await promoteImage(ecr, { repository: inputs.repository, source: digest, tags, logger: deps.logger });
+    deps.logger.info(
+      `Verified: moved ${tags.map((tag) => `${inputs.repository}:${tag}`).join(' and ')} to ${digest}` +
+        (inputs.movesLatest
+          ? ` (${inputs.environment} is latest-environment).`
+          : `; latest not moved (${inputs.latestEnvironment ? `latest-environment is ${inputs.latestEnvironment}` : 'no latest-environment is set'}).`),
+    );
   }).catch((error: unknown) => deps.logger.warning((error as Error).message));
   return finish(deps, inputs, record);
 }
@@ -295,6 +298,11 @@ async function plan(deps: ActionDeps, inputs: PipelineInputs): Promise<void> {
   }
   log.info(
     `  running  ${running ?? '(nothing yet)'}: the automatic rollback target if the new version fails its checks`,
+  );
+  const moved = [environmentTag(inputs.environment), ...(inputs.movesLatest ? ['latest'] : [])];
+  log.info(
+    `  verified move ${moved.map((tag) => `${inputs.repository}:${tag}`).join(' and ')} to the image` +
+      (inputs.movesLatest ? '' : ' (latest is not moved: this environment is not latest-environment)'),
   );
   const pointers = await readPointers(ecr, inputs.repository, inputs.environment);
   const manual = pointers.previous ?? pointers.current;

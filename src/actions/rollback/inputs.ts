@@ -1,7 +1,7 @@
 import type { VerifyOptions } from '../../core/apprunner-deploy';
 import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
-import { environmentPointerTag } from '../../core/tags';
+import { environmentPointerTag, environmentTag } from '../../core/tags';
 import {
   validateAppRunnerServiceArn,
   validateCommitSha,
@@ -77,7 +77,8 @@ export function parseRollbackInputs(read: InputReader, env: NodeJS.ProcessEnv): 
     'region',
     p.optional('region') ?? arnRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
   );
-  const bootTag = validateTag('boot-tag', p.optional('boot-tag') ?? 'latest');
+  // The environment's own tag, not `latest`: a tag shared by environments would launch another environment's image.
+  const bootTag = validateTag('boot-tag', p.optional('boot-tag') ?? environmentTag(environment));
 
   const healthUrl = p.optional('health-url') ?? (kind === 'apprunner' ? '/health' : undefined);
   const expectedVersionText = p.optional('expected-version');
