@@ -38,7 +38,7 @@ export const BUNDLE_SETUP: Record<string, BundleSetup> = {
   },
   // A health check polls a refused connection until its deadline: give it a loopback server that answers 200 at once.
   'health-check': { inputs: { url: '{ok}/health', 'consecutive-successes': '1' } },
-  'refresh-asg': { inputs: { 'asg-name': 'web-asg' } },
+  'refresh-asg': { inputs: { 'asg-name': 'web-asg', 'boot-tag': 'staging' } },
   // The all-in-one action stops at build-push's first ECR call; rollback at its first look at the service.
   pipeline: {
     inputs: {

@@ -23,6 +23,7 @@ export const DEPLOY_INPUTS = [
   'service-arn',
   'asg-name',
   'boot-tag',
+  'latest-environment',
   'health-url',
   'version-url',
   'expected-version',

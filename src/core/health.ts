@@ -98,15 +98,27 @@ export function describeResponse(response: ProbeResponse | undefined): string {
   return `${head}${body ? ` ${JSON.stringify(body)}` : ''}${response.problem ? ` (${response.problem})` : ''}`;
 }
 
-/** Asks once, following same-host redirects, and judges the answer. */
-export async function probeOnce(options: HealthCheckOptions): Promise<ProbeResponse> {
+/**
+ * Asks once, following same-host redirects, and judges the answer. The whole look (every redirect hop, headers and
+ * body) ends within the request timeout, or within `look.remainingMs` when the check has less time left than that:
+ * the socket's idle timeout alone would let an endpoint that trickles a byte every few seconds hold the check.
+ */
+export async function probeOnce(
+  options: HealthCheckOptions,
+  look?: { signal?: AbortSignal; remainingMs?: number },
+): Promise<ProbeResponse> {
   const expectedStatus = options.expectedStatus ?? HEALTH_DEFAULTS.expectedStatus;
   const logger = options.logger ?? silentLogger;
+  const requestTimeoutMs = options.requestTimeoutMs ?? HEALTH_DEFAULTS.requestTimeoutMs;
+  const budgetMs = Math.max(0, Math.min(requestTimeoutMs, look?.remainingMs ?? requestTimeoutMs));
+  // Real time: the request runs on real sockets whatever clock the wait uses.
+  const endsAt = Date.now() + budgetMs;
+  const signal = look?.signal ?? options.signal;
   let url = new URL(options.url);
   for (let hop = 0; ; hop++) {
     let answer: { status: number; body: Buffer; location?: string };
     try {
-      answer = await get(url, options.requestTimeoutMs ?? HEALTH_DEFAULTS.requestTimeoutMs, options.signal);
+      answer = await get(url, Math.max(0, endsAt - Date.now()), budgetMs, signal);
     } catch (error) {
       return { ok: false, body: '', problem: (error as Error).message, finalUrl: redactUrl(url.href) };
     }
@@ -154,13 +166,23 @@ export async function probeOnce(options: HealthCheckOptions): Promise<ProbeRespo
 function get(
   url: URL,
   timeoutMs: number,
+  budgetMs: number,
   signal: AbortSignal | undefined,
 ): Promise<{ status: number; body: Buffer; location?: string }> {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     return Promise.reject(new Error(`unsupported protocol ${url.protocol}`));
   }
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
+  return new Promise((settle, fail) => {
+    let overall: NodeJS.Timeout | undefined;
+    const resolve = (value: { status: number; body: Buffer; location?: string }) => {
+      clearTimeout(overall);
+      settle(value);
+    };
+    const reject = (error: Error) => {
+      clearTimeout(overall);
+      fail(error);
+    };
     const req = request(
       url,
       {
@@ -170,11 +192,13 @@ function get(
         ...(signal ? { signal } : {}),
       },
       (res: IncomingMessage) => {
+        answered = true;
         const chunks: Buffer[] = [];
         let size = 0;
         const finish = () => {
           const location = res.headers.location;
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), ...(location ? { location } : {}) });
+          const body = Buffer.concat(chunks).subarray(0, BODY_READ);
+          resolve({ status: res.statusCode ?? 0, body, ...(location ? { location } : {}) });
         };
         res.on('data', (chunk: Buffer) => {
           if (size >= BODY_READ) return;
@@ -189,7 +213,13 @@ function get(
         res.on('error', reject);
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${formatDuration(timeoutMs)}`)));
+    // The socket timeout bounds silence; this bounds the whole request, however slowly the answer trickles in.
+    let answered = false;
+    overall = setTimeout(() => {
+      reject(new Error(`${answered ? 'no complete answer' : 'no answer'} within ${formatDuration(budgetMs)}`));
+      req.destroy();
+    }, timeoutMs);
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${formatDuration(budgetMs)}`)));
     req.on('error', (error: NodeJS.ErrnoException) =>
       reject(new Error(error.code ? `${error.code}: ${error.message}` : error.message)),
     );
@@ -234,12 +264,13 @@ export async function waitUntilHealthy(options: HealthCheckOptions): Promise<Hea
       timeoutMs,
       minDelayMs: intervalMs,
       maxDelayMs: intervalMs,
+      lookMs: options.requestTimeoutMs ?? HEALTH_DEFAULTS.requestTimeoutMs,
       clock,
       logger,
       ...(options.signal ? { signal: options.signal } : {}),
-      check: async () => {
+      check: async (_attempt, look) => {
         attempts++;
-        last = await probeOnce({ ...options, logger });
+        last = await probeOnce({ ...options, logger }, look);
         inARow = last.ok ? inARow + 1 : 0;
         if (inARow >= needed) return { done: true, value: undefined };
         const progress = last.ok ? `healthy (${inARow} of ${needed} in a row)` : describeResponse(last);

@@ -8,19 +8,37 @@ export type PollOutcome<T> = { done: true; value: T } | { done: false; progress?
 export interface PollOptions<T> {
   /** Said in progress lines and errors: "App Runner operation 5f0c…". */
   what: string;
-  check: (attempt: number) => Promise<PollOutcome<T>>;
+  /**
+   * One look. `look.signal` aborts when the wait's deadline passes (or the job is cancelled) and `look.remainingMs`
+   * is the time left: a check that makes a request should bound it by both, since the poller stops waiting for a
+   * look at the deadline whether or not the look notices.
+   */
+  check: (attempt: number, look: LookContext) => Promise<PollOutcome<T>>;
   /** Give up this long after the first look. */
   timeoutMs: number;
   /** First delay; later delays double up to maxDelayMs. */
   minDelayMs?: number;
   /** Cap on one delay: bounds how late the end of an operation is noticed. */
   maxDelayMs?: number;
+  /**
+   * How long one look may take at most (e.g. an HTTP request timeout). The last look starts this long before the
+   * deadline when there is room, so that it can finish instead of being cut short.
+   */
+  lookMs?: number;
   /** Consecutive transient errors (throttling, 5xx, resets) tolerated before giving up. */
   maxTransientErrors?: number;
   clock?: Clock;
   signal?: AbortSignal;
   logger?: Logger;
   random?: () => number;
+}
+
+/** What a look gets from the poller. */
+export interface LookContext {
+  /** Aborts at the wait's deadline, or when the job is cancelled. */
+  signal: AbortSignal;
+  /** Time left before the deadline when the look starts (never negative). */
+  remainingMs: number;
 }
 
 export class PollTimeoutError extends DeployError {
@@ -91,7 +109,7 @@ export async function poll<T>(options: PollOptions<T>): Promise<T> {
     if (options.signal?.aborted) throw options.signal.reason;
     let backoff = false;
     try {
-      const outcome = await options.check(attempt);
+      const outcome = await lookWithinDeadline(options, attempt, Math.max(0, deadline - clock.now()), lastProgress);
       transientInARow = 0;
       if (outcome.done) return outcome.value;
       if (outcome.progress !== undefined && outcome.progress !== lastProgress) {
@@ -109,13 +127,56 @@ export async function poll<T>(options: PollOptions<T>): Promise<T> {
     let delay = backoff ? maxDelay : Math.max(minDelay, exponential * (0.8 + 0.2 * random()));
     const remaining = deadline - clock.now();
     if (remaining <= 0) throw new PollTimeoutError(options.what, options.timeoutMs, lastProgress);
-    // One last look exactly at the deadline rather than giving up early.
-    delay = Math.min(delay, remaining);
+    const lookMs = options.lookMs ?? 0;
+    if (lookMs <= 0) {
+      // One last look exactly at the deadline rather than giving up early.
+      delay = Math.min(delay, remaining);
+    } else if (delay > remaining - lookMs) {
+      // A look takes time, and is cut at the deadline: the last one starts early enough to finish when there is
+      // room, and none starts at the deadline itself, where it would have no time at all.
+      if (remaining > lookMs) delay = remaining - lookMs;
+      else if (delay >= remaining) throw new PollTimeoutError(options.what, options.timeoutMs, lastProgress);
+    }
     await clock.sleep(Math.round(delay), options.signal);
   }
 }
 
+/**
+ * Runs one look, but waits for it only until the deadline: a look that hangs (a response trickling a byte at a time,
+ * a call that never returns) cannot hold the wait, and the deploy, past timeout-minutes. The look's signal aborts
+ * then so that it can stop its request.
+ */
+async function lookWithinDeadline<T>(
+  options: PollOptions<T>,
+  attempt: number,
+  remainingMs: number,
+  lastProgress: string | undefined,
+): Promise<PollOutcome<T>> {
+  const deadline = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
+  let onAbort: (() => void) | undefined;
+  const cut = new Promise<never>((_resolve, reject) => {
+    onAbort = () =>
+      reject(
+        options.signal?.aborted
+          ? options.signal.reason
+          : new PollTimeoutError(options.what, options.timeoutMs, lastProgress),
+      );
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  // Real time, whatever the clock: the look itself (a socket, an SDK call) runs in real time.
+  const timer = setTimeout(() => deadline.abort(), remainingMs);
+  try {
+    return await Promise.race([options.check(attempt, { signal, remainingMs }), cut]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
 export function formatDuration(ms: number): string {
+  // A sub-second wait (a test, a tiny request timeout) is not "0s".
+  if (ms > 0 && ms < 500) return `${Math.round(ms)}ms`;
   const seconds = Math.round(ms / 1000);
   if (seconds < 60) return `${seconds}s`;
   const minutes = Math.floor(seconds / 60);

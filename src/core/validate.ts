@@ -78,3 +78,20 @@ export function validateAppRunnerServiceArn(input: string, value: string): { arn
   }
   return { arn: value, region: match[1] };
 }
+
+/**
+ * GitHub environment names: 1-255 characters, none of , ; ' " ` < > \ or a control character (a newline). The
+ * environment names tags and the GitHub Deployment, so every action that takes one checks it the same way.
+ */
+const environmentPattern = /^[^,;'"`<>\\\p{Cc}]{1,255}$/u;
+
+export function validateEnvironment(input: string, value: string): string {
+  if (!environmentPattern.test(value)) {
+    throw new ConfigurationError(
+      input,
+      value,
+      'a GitHub environment name (1 to 255 characters, no commas, semicolons, quotes, < > or \\)',
+    );
+  }
+  return value;
+}

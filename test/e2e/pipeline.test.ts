@@ -86,6 +86,10 @@ describe('the all-in-one action against the sandbox', () => {
     expect(await tagsOf('deployed-staging')).toBe(digest);
     expect(await tagsOf('staging')).toBe(digest);
     expect(await tagsOf(`sha-${shaA}`)).toBe(digest);
+    // A staging deploy leaves `latest` alone: no latest-environment is set, so no environment moves it.
+    expect(await tagsOf('latest')).toBeUndefined();
+    expect(run.log).toContain('moved web:staging to');
+    expect(run.log).toContain('latest not moved (no latest-environment is set)');
 
     const repo = sandbox.github.repo('octo-org/web');
     expect(repo.comments).toHaveLength(1);
@@ -144,5 +148,39 @@ describe('the all-in-one action against the sandbox', () => {
     expect(badPreference.errors[0]).toMatch(/^Input 'min-healthy-percentage' has an invalid value "150"/);
     expect(sandbox.aws.calls.length).toBe(callsBefore);
     expect(await sandbox.registry.client.tags('web')).toEqual(tagsBefore);
+  });
+
+  it.each(['staging;x', 'staging\nx', '-staging'])(
+    'refuses the environment %j before building anything or calling AWS, and fails the step',
+    async (environment) => {
+      const callsBefore = sandbox.aws.calls.length;
+      const tagsBefore = await sandbox.registry.client.tags('web');
+      const run = await pipeline('eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee55', { environment });
+      expect(run.exitCode).toBe(1);
+      expect(run.errors[0]).toMatch(/^Input 'environment' has an invalid value /);
+      expect(sandbox.aws.calls.length).toBe(callsBefore);
+      expect(await sandbox.registry.client.tags('web')).toEqual(tagsBefore);
+    },
+  );
+
+  it('moves latest after a verified deploy only for the environment named by latest-environment', async () => {
+    const shaF = 'ffffffffffffffffffffffffffffffffffffff66';
+    const elsewhere = await pipeline(shaF, { 'latest-environment': 'production' });
+    expect(elsewhere.exitCode).toBe(0);
+    expect(await sandbox.registry.client.manifest('web', 'latest')).toBeUndefined();
+    expect(elsewhere.log).toContain('latest not moved (latest-environment is production)');
+
+    const owner = await pipeline(shaF, { 'latest-environment': 'staging' });
+    expect(owner.exitCode).toBe(0);
+    expect((await sandbox.registry.client.manifest('web', 'latest'))?.digest).toBe(owner.outputs.digest);
+    expect(owner.log).toContain('moved web:staging and web:latest to');
+  });
+
+  it('checks the environment on a dry run too, before its first AWS call', async () => {
+    const callsBefore = sandbox.aws.calls.length;
+    const run = await pipeline(shaA, { environment: 'staging;x', 'dry-run': 'true' });
+    expect(run.exitCode).toBe(1);
+    expect(run.errors[0]).toMatch(/^Input 'environment' has an invalid value "staging;x"/);
+    expect(sandbox.aws.calls.length).toBe(callsBefore);
   });
 });

@@ -169,3 +169,13 @@ it('fails only on a malformed record, before any GitHub call', async () => {
   ]);
   expect(github.requests).toHaveLength(0);
 });
+
+it.each([
+  ['the environment input', { inputs: { environment: 'staging;x' } }, record()],
+  ['the record', {}, { ...record(), environment: 'staging\nx' }],
+])('fails, before any GitHub call, on a bad environment in %s', async (_where, options, deployRecord) => {
+  const run = await report(deployRecord, options);
+  expect(run.exitCode).toBe(1);
+  expect(run.errors).toEqual([expect.stringMatching(/^Input 'environment' has an invalid value "staging(;|\\n)x"/)]);
+  expect(github.requests).toHaveLength(0);
+});

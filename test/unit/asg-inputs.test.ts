@@ -11,7 +11,8 @@ const env = {
 };
 
 function parse(inputs: Record<string, string>) {
-  return parseRefreshAsgInputs((name) => inputs[name] ?? '', env);
+  const withBootTag: Record<string, string> = { 'boot-tag': 'staging', ...inputs };
+  return parseRefreshAsgInputs((name) => withBootTag[name] ?? '', env);
 }
 
 function rejection(inputs: Record<string, string>): ConfigurationError {
@@ -29,7 +30,7 @@ describe('refresh-asg inputs', () => {
     const inputs = parse({ 'asg-name': 'web-asg' });
     expect(inputs).toMatchObject({
       asgName: 'web-asg',
-      bootTag: 'latest',
+      bootTag: 'staging',
       region: 'us-east-1',
       onBusy: 'wait',
       wait: true,
@@ -40,6 +41,15 @@ describe('refresh-asg inputs', () => {
     expect(inputs.image).toBeUndefined();
     expect(inputs.verifyTargetGroups).toBeUndefined();
     expect(inputs.record.commit).toBe(env.GITHUB_SHA);
+  });
+
+  it('requires boot-tag with an image: with no environment to name it, a default (latest) would be shared by groups', () => {
+    const error = rejection({ 'asg-name': 'web-asg', image: IMAGE, 'boot-tag': '' });
+    expect(error.input).toBe('boot-tag');
+    expect(error.message).toMatch(/^Input 'boot-tag' is required/);
+    expect(rejection({ 'asg-name': 'web-asg', repository: 'web', 'boot-tag': '' }).input).toBe('boot-tag');
+    // A refresh of a launch template version alone moves no tag.
+    expect(parse({ 'asg-name': 'web-asg', 'launch-template-version': '3', 'boot-tag': '' }).bootTag).toBe('');
   });
 
   it('takes the repository of the boot tag from the image digest URI', () => {
@@ -156,8 +166,7 @@ describe('refresh-asg inputs', () => {
   });
 
   it('needs a region from the input or the environment', () => {
-    expect(() => parseRefreshAsgInputs((name) => (name === 'asg-name' ? 'web' : ''), {})).toThrow(
-      /Input 'region' is required/,
-    );
+    const inputs: Record<string, string> = { 'asg-name': 'web', 'boot-tag': 'staging' };
+    expect(() => parseRefreshAsgInputs((name) => inputs[name] ?? '', {})).toThrow(/Input 'region' is required/);
   });
 });

@@ -28,8 +28,38 @@ function sequence(answers: [number, string][]): Handler {
 }
 
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+  await Promise.all(
+    servers.splice(0).map((s) => {
+      s.closeAllConnections();
+      return new Promise((resolve) => s.close(resolve));
+    }),
+  );
 });
+
+/** Sends the headers, then one byte every 50 ms for as long as the client listens: never idle, never done. */
+const trickle: Handler = (_req, res) => {
+  res.writeHead(200, { 'content-type': 'text/plain' });
+  const timer = setInterval(() => res.write('.'), 50);
+  res.on('close', () => clearInterval(timer));
+};
+
+/** Sends `prefix`, then 1 MiB chunks for as long as the client reads: a body far larger than any health answer. */
+function huge(prefix: string): Handler {
+  return (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write(prefix);
+    const chunk = Buffer.alloc(1024 * 1024, 'x');
+    let sent = 0;
+    const more = () => {
+      while (!res.destroyed && sent < 1024) {
+        sent++;
+        if (!res.write(chunk)) return void res.once('drain', more);
+      }
+      res.end();
+    };
+    more();
+  };
+}
 
 const fast = { intervalMs: 1_000, timeoutMs: 60_000, requestTimeoutMs: 2_000 };
 
@@ -60,7 +90,8 @@ describe('waitUntilHealthy', () => {
     const failure = error as HealthCheckError;
     expect(failure.message).toMatch(/Last response: HTTP 200 "v1 x+" \(the body does not contain the version v2\)/);
     expect(failure.message).toContain(`"v1 ${'x'.repeat(197)}"`);
-    expect(failure.result).toMatchObject({ healthy: false, lastStatus: 200, durationMs: 60_000 });
+    // The last look starts at 59s: one at 60s would be cut at once by the deadline.
+    expect(failure.result).toMatchObject({ healthy: false, lastStatus: 200, durationMs: 59_000 });
     expect(failure.result.attempts).toBeGreaterThan(10);
   });
 
@@ -122,6 +153,36 @@ describe('probeOnce', () => {
     const url = await serve(() => undefined);
     const answer = await probeOnce({ url, requestTimeoutMs: 200 });
     expect(answer.problem).toMatch(/no answer within/);
+  });
+});
+
+describe('a health check that always ends', () => {
+  it('cuts a response that trickles in, however busy the socket stays', async () => {
+    const url = await serve(trickle);
+    const answer = await probeOnce({ url, requestTimeoutMs: 300 });
+    expect(answer.ok).toBe(false);
+    expect(answer.problem).toBe('no complete answer within 300ms');
+  });
+
+  it('ends the whole check at its deadline even when one request is allowed longer than the check', async () => {
+    const url = await serve(trickle);
+    const check = waitUntilHealthy({ url, intervalMs: 50, timeoutMs: 300, requestTimeoutMs: 600_000 });
+    await expect(check).rejects.toBeInstanceOf(HealthCheckError);
+    await expect(check).rejects.toThrow(/no 3 healthy answers in a row within 300ms/);
+  });
+
+  it('reads at most 64 KiB of a huge body: a version within it is found, and the probe ends', async () => {
+    const url = await serve(huge('version abc123 '));
+    const answer = await probeOnce({ url, requestTimeoutMs: 60_000, expectedVersion: 'abc123' });
+    expect(answer).toMatchObject({ ok: true, status: 200 });
+    expect(answer.body).toHaveLength(200);
+  });
+
+  it('does not look for the version past the first 64 KiB', async () => {
+    const url = await serve(huge(`${'-'.repeat(64 * 1024)}abc123`));
+    const answer = await probeOnce({ url, requestTimeoutMs: 60_000, expectedVersion: 'abc123' });
+    expect(answer).toMatchObject({ ok: false, status: 200 });
+    expect(answer.problem).toMatch(/does not contain the version abc123/);
   });
 });
 

@@ -114,4 +114,42 @@ describe('poll', () => {
     });
     await expect(promise).rejects.toBe(reason);
   });
+
+  it('holds its deadline during a look: a look that never returns ends the wait at the deadline', async () => {
+    let lookSignal: AbortSignal | undefined;
+    const wait = poll({
+      what: 'a hanging call',
+      timeoutMs: 200,
+      check: (_attempt, look) => {
+        lookSignal = look.signal;
+        return new Promise<never>(() => undefined);
+      },
+    });
+    await expect(wait).rejects.toBeInstanceOf(PollTimeoutError);
+    // The look is told, so that it can close its request.
+    expect(lookSignal?.aborted).toBe(true);
+  });
+
+  it('starts the last look early enough for a whole look when there is room', async () => {
+    const clock = new FakeClock();
+    const seen: { at: number; remainingMs: number }[] = [];
+    await expect(
+      poll({
+        what: 'op',
+        clock,
+        timeoutMs: 60_000,
+        minDelayMs: 5_000,
+        maxDelayMs: 5_000,
+        lookMs: 10_000,
+        random: () => 1,
+        check: async (_attempt, look) => {
+          seen.push({ at: clock.now(), remainingMs: look.remainingMs });
+          return { done: false };
+        },
+      }),
+    ).rejects.toBeInstanceOf(PollTimeoutError);
+    expect(seen).toContainEqual({ at: 50_000, remainingMs: 10_000 });
+    // No look at the deadline itself, where it would be cut at once.
+    expect(seen.every((look) => look.remainingMs > 0)).toBe(true);
+  });
 });

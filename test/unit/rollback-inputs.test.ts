@@ -16,7 +16,7 @@ it('reads an App Runner rollback: region from the ARN, /health checked by defaul
     repository: 'web',
     region: 'eu-west-1',
     token: '',
-    bootTag: 'latest',
+    bootTag: 'staging',
     health: expect.objectContaining({ url: '/health', expectedStatus: 200, intervalMs: 5000, timeoutMs: 300_000 }),
     timeoutMs: 30 * 60_000,
     dryRun: false,
@@ -56,6 +56,11 @@ it('reads an ASG rollback: no health check unless health-url is given, which mus
   const inputs = parse(asg, { AWS_REGION: 'us-east-1' });
   expect(inputs).toMatchObject({ target: { kind: 'asg', asgName: 'web-asg' }, bootTag: 'prod', region: 'us-east-1' });
   expect(inputs.health).toBeUndefined();
+  // The boot tag defaults to the environment's own tag, never `latest` (another environment may move that one).
+  const { 'boot-tag': _given, ...noBootTag } = asg;
+  expect(parse({ ...noBootTag, environment: 'Production EU' }, { AWS_REGION: 'us-east-1' }).bootTag).toBe(
+    'production-eu',
+  );
   expect(() => parse({ ...asg, 'health-url': '/version' }, { AWS_REGION: 'us-east-1' })).toThrow(
     /Input 'health-url' has an invalid value "\/version"/,
   );

@@ -1,6 +1,13 @@
 import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
-import { validateAppRunnerServiceArn, validateRegion, validateRepositoryName, validateTag } from '../../core/validate';
+import { environmentPointerTag, environmentTag } from '../../core/tags';
+import {
+  validateAppRunnerServiceArn,
+  validateEnvironment,
+  validateRegion,
+  validateRepositoryName,
+  validateTag,
+} from '../../core/validate';
 
 export type Target = 'apprunner' | 'asg';
 
@@ -12,6 +19,10 @@ export interface PipelineInputs {
   serviceArn?: string;
   asgName?: string;
   bootTag: string;
+  /** The environment that owns `latest`; undefined: no environment moves it. */
+  latestEnvironment?: string;
+  /** Whether this deploy moves `latest` once verified (environment is latestEnvironment). */
+  movesLatest: boolean;
   /** undefined: the App Runner service URL + /health (required for asg). */
   healthUrl?: string;
   /** undefined: health-url's origin + /version. */
@@ -76,7 +87,19 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
   const target = p.oneOf('target', ['apprunner', 'asg'] as const, 'apprunner');
   if (!p.optional('target')) throw new ConfigurationError('target', '', '"apprunner" or "asg"');
   const repository = validateRepositoryName('repository', p.required('repository', 'an ECR repository name'));
-  const environment = p.required('environment', 'an environment name such as staging or production');
+  const environment = validateEnvironment(
+    'environment',
+    p.required('environment', 'an environment name such as staging or production'),
+  );
+  // The environment names two tags (<environment> and deployed-<environment>): both must be valid ECR tags.
+  environmentPointerTag(environment);
+  if (!/^[a-z0-9_]/.test(environmentTag(environment))) {
+    throw new ConfigurationError(
+      'environment',
+      environment,
+      'an environment name that starts with a letter, a digit or _ (it names the image tag of the environment)',
+    );
+  }
   const serviceArn = p.optional('service-arn');
   const asgName = p.optional('asg-name');
   if (target === 'apprunner' && !serviceArn)
@@ -101,7 +124,22 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
   const expectedText = p.optional('expected-version');
   const expectedVersion =
     expectedText === undefined ? undefined : expectedText.toLowerCase() === 'none' ? '' : expectedText;
-  const bootTag = validateTag('boot-tag', p.optional('boot-tag') ?? 'latest');
+  // The environment's own tag by default: a group booting a tag that other environments move (`latest`) would
+  // launch their image at its next scale-out.
+  const bootTag = validateTag('boot-tag', p.optional('boot-tag') ?? environmentTag(environment));
+  const latestText = p.optional('latest-environment');
+  const latestEnvironment =
+    latestText === undefined ? undefined : validateEnvironment('latest-environment', latestText);
+  const movesLatest = latestEnvironment === environment;
+  if (target === 'asg' && bootTag === 'latest' && !movesLatest) {
+    // The boot tag moves before the refresh (and before the verification): `latest` would leave its owner.
+    throw new ConfigurationError(
+      'boot-tag',
+      bootTag,
+      `a tag of this environment (default: ${environmentTag(environment)}); \`latest\` only when latest-environment ` +
+        `is ${JSON.stringify(environment)}${latestEnvironment ? ` (it is ${JSON.stringify(latestEnvironment)})` : ' (it is not set)'}`,
+    );
+  }
   for (const tag of p.list('tags')) validateTag('tags', tag);
 
   const passThrough: Record<string, string | undefined> = {};
@@ -117,6 +155,8 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
     ...(serviceArn ? { serviceArn } : {}),
     ...(asgName ? { asgName } : {}),
     bootTag,
+    ...(latestEnvironment !== undefined ? { latestEnvironment } : {}),
+    movesLatest,
     ...(healthUrl ? { healthUrl } : {}),
     ...(versionUrl ? { versionUrl } : {}),
     ...(expectedVersion !== undefined ? { expectedVersion } : {}),

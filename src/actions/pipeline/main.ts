@@ -5,18 +5,20 @@ import { ecrClient, findImage, promoteImage } from '../../aws/ecr';
 import { elbv2Client } from '../../aws/elbv2';
 import { rollbackAppRunner, serviceUrlOf } from '../../core/apprunner-deploy';
 import { type AsgDeps, ecrBootTag, rollbackAsg } from '../../core/asg-deploy';
-import { DeployError } from '../../core/errors';
+import { ConfigurationError, DeployError } from '../../core/errors';
 import { redactUrl, waitUntilHealthy } from '../../core/health';
 import { markVerified, readPointers } from '../../core/pointers';
-import { type DeployRecord, inPhase, parseRecord, serializeRecord } from '../../core/record';
+import { type DeployRecord, inPhase, newRecord, parseRecord, serializeRecord } from '../../core/record';
 import { commitContextFromEnv, commitOf, commitTag, environmentTag } from '../../core/tags';
 import { validateCommitSha } from '../../core/validate';
 import { parseBuildPushInputs } from '../build-push/inputs';
 import { run as buildPush } from '../build-push/main';
 import { runStep } from '../compose';
+import { parseDeployAppRunnerInputs } from '../deploy-apprunner/inputs';
 import { run as deployAppRunner } from '../deploy-apprunner/main';
 import { parseRefreshAsgInputs } from '../refresh-asg/inputs';
 import { run as refreshAsg } from '../refresh-asg/main';
+import { parseReportInputs } from '../report/inputs';
 import { run as report } from '../report/main';
 import type { ActionDeps } from '../runtime';
 import { type PipelineInputs, parsePipelineInputs } from './inputs';
@@ -28,16 +30,13 @@ import { type PipelineInputs, parsePipelineInputs } from './inputs';
  */
 export async function run(deps: ActionDeps): Promise<void> {
   const inputs = parsePipelineInputs(deps.getInput, deps.env);
-  if (inputs.dryRun) return plan(deps, inputs);
-
-  const section = (title: string) => deps.logger.info(`\n━━ ${title} ━━`);
-  const ecr = ecrClient(inputs.region, deps.env);
   const buildInputs = {
     ...inputs.passThrough,
     repository: inputs.repository,
     region: inputs.region,
-    // Only sha-<commit> and the user's tags here: `latest` and the environment tag move after the new version is
-    // verified. A service (or boot tag) that tracks one of them must still name the old image if we roll back.
+    // Only sha-<commit> and the user's tags here: the environment tag (and `latest`, for latest-environment only)
+    // move after the new version is verified. A service that tracks one of them must still name the old image if we
+    // roll back.
     tags: inputs.passThrough.tags,
   };
   const refreshInputs = {
@@ -53,6 +52,12 @@ export async function run(deps: ActionDeps): Promise<void> {
   const reader = (values: Record<string, string | undefined>) => (name: string) => values[name] ?? '';
   parseBuildPushInputs(reader(buildInputs), deps.env);
   if (inputs.target === 'asg') parseRefreshAsgInputs(reader(refreshInputs), deps.env);
+  else parseDeployAppRunnerInputs(reader(deployInputs(inputs, placeholderImage(inputs), '')), deps.env);
+  parseReportInputs(reader(reportInputs(inputs, newRecord('0000000', { environment: inputs.environment }))));
+  if (inputs.dryRun) return plan(deps, inputs);
+
+  const section = (title: string) => deps.logger.info(`\n━━ ${title} ━━`);
+  const ecr = ecrClient(inputs.region, deps.env);
 
   section(`build and push ${inputs.repository}`);
   const built = await runStep(deps, buildPush, buildInputs);
@@ -68,14 +73,7 @@ export async function run(deps: ActionDeps): Promise<void> {
   section(`deploy to ${inputs.target === 'apprunner' ? inputs.serviceArn : `Auto Scaling group ${inputs.asgName}`}`);
   const deployed =
     inputs.target === 'apprunner'
-      ? await runStep(deps, deployAppRunner, {
-          'service-arn': inputs.serviceArn,
-          image,
-          region: inputs.region,
-          record: serializeRecord(record),
-          'timeout-minutes': String(inputs.timeoutMinutes),
-          'rollback-on-failure': 'false',
-        })
+      ? await runStep(deps, deployAppRunner, deployInputs(inputs, image, serializeRecord(record)))
       : await runStep(deps, refreshAsg, { ...refreshInputs, image, record: serializeRecord(record) });
   record = recordOf(deployed.outputs) ?? record;
   const previous = deployed.outputs['previous-image'] || undefined;
@@ -153,14 +151,44 @@ export async function run(deps: ActionDeps): Promise<void> {
       digest,
       logger: deps.logger,
     });
-    await promoteImage(ecr, {
-      repository: inputs.repository,
-      source: digest,
-      tags: [environmentTag(inputs.environment), 'latest'],
-      logger: deps.logger,
-    });
+    const tags = [environmentTag(inputs.environment), ...(inputs.movesLatest ? ['latest'] : [])];
+    await promoteImage(ecr, { repository: inputs.repository, source: digest, tags, logger: deps.logger });
+    deps.logger.info(
+      `Verified: moved ${tags.map((tag) => `${inputs.repository}:${tag}`).join(' and ')} to ${digest}` +
+        (inputs.movesLatest
+          ? ` (${inputs.environment} is latest-environment).`
+          : `; latest not moved (${inputs.latestEnvironment ? `latest-environment is ${inputs.latestEnvironment}` : 'no latest-environment is set'}).`),
+    );
   }).catch((error: unknown) => deps.logger.warning((error as Error).message));
   return finish(deps, inputs, record);
+}
+
+/** What the deploy-apprunner phase is given. */
+function deployInputs(inputs: PipelineInputs, image: string, record: string): Record<string, string | undefined> {
+  return {
+    'service-arn': inputs.serviceArn,
+    image,
+    region: inputs.region,
+    ...(record ? { record } : {}),
+    'timeout-minutes': String(inputs.timeoutMinutes),
+    'rollback-on-failure': 'false',
+  };
+}
+
+/** An image of the right shape, to check the deploy phase's inputs before the real one is built. */
+function placeholderImage(inputs: PipelineInputs): string {
+  return `123456789012.dkr.ecr.${inputs.region}.amazonaws.com/${inputs.repository}@sha256:${'0'.repeat(64)}`;
+}
+
+/** What the report phase is given. */
+function reportInputs(inputs: PipelineInputs, record: DeployRecord): Record<string, string | undefined> {
+  return {
+    record: serializeRecord(record),
+    environment: inputs.environment,
+    'github-token': inputs.githubToken,
+    comment: String(inputs.comment),
+    summary: String(inputs.summary),
+  };
 }
 
 function recordOf(outputs: Record<string, string>): DeployRecord | undefined {
@@ -230,18 +258,10 @@ async function finish(deps: ActionDeps, inputs: PipelineInputs, record: DeployRe
   deps.setOutput('outcome', record.outcome);
   deps.setOutput('record', serializeRecord(record));
   deps.logger.info('\n━━ report ━━');
-  const reported = await runStep(
-    deps,
-    report,
-    {
-      record: serializeRecord(record),
-      environment: inputs.environment,
-      'github-token': inputs.githubToken,
-      comment: String(inputs.comment),
-      summary: String(inputs.summary),
-    },
-    { summary: true },
-  );
+  const reported = await runStep(deps, report, reportInputs(inputs, record), { summary: true });
+  // What GitHub refuses is only a warning (a report must not turn a good deploy red); a report that cannot run at all
+  // because of its inputs is a failure, never a silent exit 0.
+  if (reported.error instanceof ConfigurationError) throw reported.error;
   if (reported.error) deps.logger.warning(`Could not report: ${(reported.error as Error).message}`);
   if (!error) {
     deps.logger.info(`Deployed ${record.image?.uri ?? ''} to ${inputs.environment}: ${record.outcome}.`);
@@ -283,6 +303,11 @@ async function plan(deps: ActionDeps, inputs: PipelineInputs): Promise<void> {
   }
   log.info(
     `  running  ${running ?? '(nothing yet)'}: the automatic rollback target if the new version fails its checks`,
+  );
+  const moved = [environmentTag(inputs.environment), ...(inputs.movesLatest ? ['latest'] : [])];
+  log.info(
+    `  verified move ${moved.map((tag) => `${inputs.repository}:${tag}`).join(' and ')} to the image` +
+      (inputs.movesLatest ? '' : ' (latest is not moved: this environment is not latest-environment)'),
   );
   const pointers = await readPointers(ecr, inputs.repository, inputs.environment);
   const manual = pointers.previous ?? pointers.current;

@@ -74,7 +74,16 @@ export function parseRefreshAsgInputs(read: InputReader, env: NodeJS.ProcessEnv)
     );
   }
   const repository = repositoryInput ?? image?.repository;
-  const bootTag = validateTag('boot-tag', p.optional('boot-tag') ?? 'latest');
+  // Required with an image or a repository: this action knows no environment, and a default such as `latest` would
+  // be shared by every group. A refresh of a launch template version alone moves no tag.
+  const bootTagText =
+    repository === undefined
+      ? p.optional('boot-tag')
+      : p.required(
+          'boot-tag',
+          'the tag this group\'s instances pull at boot, e.g. the environment\'s name ("staging")',
+        );
+  const bootTag = bootTagText === undefined ? '' : validateTag('boot-tag', bootTagText);
   const region = validateRegion('region', p.optional('region') ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION);
 
   const minHealthy = p.integer('min-healthy-percentage', 90, 0, 100) ?? 90;

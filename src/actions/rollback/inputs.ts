@@ -1,10 +1,11 @@
 import type { VerifyOptions } from '../../core/apprunner-deploy';
 import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
-import { environmentPointerTag } from '../../core/tags';
+import { environmentPointerTag, environmentTag } from '../../core/tags';
 import {
   validateAppRunnerServiceArn,
   validateCommitSha,
+  validateEnvironment,
   validateRegion,
   validateRepositoryName,
   validateTag,
@@ -34,9 +35,6 @@ export interface RollbackInputs {
   dryRun: boolean;
 }
 
-/** GitHub environment names: up to 255 printable characters, no commas/semicolons/quotes/angle brackets. */
-const environmentPattern = /^[^,;'"`<>\\\p{Cc}]{1,255}$/u;
-
 // The health-check input names as this action spells them.
 const healthNames: Record<string, string> = {
   'interval-seconds': 'health-interval-seconds',
@@ -47,13 +45,7 @@ const healthNames: Record<string, string> = {
 export function parseRollbackInputs(read: InputReader, env: NodeJS.ProcessEnv): RollbackInputs {
   const p = inputParser(read);
   const environment = p.required('environment', 'the GitHub environment to roll back, e.g. "staging"');
-  if (!environmentPattern.test(environment)) {
-    throw new ConfigurationError(
-      'environment',
-      environment,
-      'a GitHub environment name (1 to 255 characters, no commas, semicolons, quotes, < > or \\)',
-    );
-  }
+  validateEnvironment('environment', environment);
   environmentPointerTag(environment);
 
   const kind = p.required('target', '"apprunner" or "asg"');
@@ -85,7 +77,8 @@ export function parseRollbackInputs(read: InputReader, env: NodeJS.ProcessEnv): 
     'region',
     p.optional('region') ?? arnRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
   );
-  const bootTag = validateTag('boot-tag', p.optional('boot-tag') ?? 'latest');
+  // The environment's own tag, not `latest`: a tag shared by environments would launch another environment's image.
+  const bootTag = validateTag('boot-tag', p.optional('boot-tag') ?? environmentTag(environment));
 
   const healthUrl = p.optional('health-url') ?? (kind === 'apprunner' ? '/health' : undefined);
   const expectedVersionText = p.optional('expected-version');
