@@ -218,6 +218,8 @@ describe('refresh-asg against the sandbox', () => {
       'min-healthy-percentage': '75',
       // 10 s a batch here: as on AWS (300 s grace and warmup by default), a batch outlasts the toolkit's 10 s looks.
       'instance-warmup': '1000',
+      // The least time AWS would take (batches x 1000 s) must fit: the step refuses a refresh that cannot finish.
+      'timeout-minutes': '120',
     });
 
     // AWS itself calls this refresh Successful with every instance on the broken image; the toolkit cancels it.
