@@ -70,6 +70,11 @@ const BODY_SHOWN = 200;
 // Enough of the body to find a version string or match a pattern without reading a whole page into memory.
 const BODY_READ = 64 * 1024;
 
+/** A duration for a request budget: a sub-second one (a tiny timeout, the end of the check) is not "0s". */
+function formatBudget(ms: number): string {
+  return ms > 0 && ms < 1000 ? `${Math.round(ms)}ms` : formatDuration(ms);
+}
+
 /** A redirect to another host: never followed, since the answer would not be about the service being checked. */
 class ForeignRedirect extends Error {}
 
@@ -216,10 +221,10 @@ function get(
     // The socket timeout bounds silence; this bounds the whole request, however slowly the answer trickles in.
     let answered = false;
     overall = setTimeout(() => {
-      reject(new Error(`${answered ? 'no complete answer' : 'no answer'} within ${formatDuration(budgetMs)}`));
+      reject(new Error(`${answered ? 'no complete answer' : 'no answer'} within ${formatBudget(budgetMs)}`));
       req.destroy();
     }, timeoutMs);
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${formatDuration(budgetMs)}`)));
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${formatBudget(budgetMs)}`)));
     req.on('error', (error: NodeJS.ErrnoException) =>
       reject(new Error(error.code ? `${error.code}: ${error.message}` : error.message)),
     );
@@ -284,7 +289,7 @@ export async function waitUntilHealthy(options: HealthCheckOptions): Promise<Hea
     if (error instanceof PollTimeoutError) {
       throw new HealthCheckError(
         `Health check of ${shownUrl} failed: no ${needed} healthy answers in a row within ` +
-          `${formatDuration(timeoutMs)} (${attempts} attempts). Last response: ${describeResponse(last)}.`,
+          `${formatBudget(timeoutMs)} (${attempts} attempts). Last response: ${describeResponse(last)}.`,
         result(false),
       );
     }

@@ -175,8 +175,6 @@ async function lookWithinDeadline<T>(
 }
 
 export function formatDuration(ms: number): string {
-  // A sub-second wait (a test, a tiny request timeout) is not "0s".
-  if (ms > 0 && ms < 500) return `${Math.round(ms)}ms`;
   const seconds = Math.round(ms / 1000);
   if (seconds < 60) return `${seconds}s`;
   const minutes = Math.floor(seconds / 60);

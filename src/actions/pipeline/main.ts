@@ -51,9 +51,13 @@ export async function run(deps: ActionDeps): Promise<void> {
   // after the image was built and pushed.
   const reader = (values: Record<string, string | undefined>) => (name: string) => values[name] ?? '';
   parseBuildPushInputs(reader(buildInputs), deps.env);
-  if (inputs.target === 'asg') parseRefreshAsgInputs(reader(refreshInputs), deps.env);
+  // Each later phase gets the record the build makes; a stand-in of the same shape checks the rest now (a dry run
+  // from a laptop has no GITHUB_SHA for refresh-asg to start a record from).
+  const standIn = newRecord('0000000', { environment: inputs.environment });
+  if (inputs.target === 'asg')
+    parseRefreshAsgInputs(reader({ ...refreshInputs, record: serializeRecord(standIn) }), deps.env);
   else parseDeployAppRunnerInputs(reader(deployInputs(inputs, placeholderImage(inputs), '')), deps.env);
-  parseReportInputs(reader(reportInputs(inputs, newRecord('0000000', { environment: inputs.environment }))));
+  parseReportInputs(reader(reportInputs(inputs, standIn)));
   if (inputs.dryRun) return plan(deps, inputs);
 
   const section = (title: string) => deps.logger.info(`\n━━ ${title} ━━`);
