@@ -342,8 +342,9 @@ describe('the rollback bundle against moto', () => {
     });
     const previous = (await findImage(ecr, 'web', 'previous-prod'))!.digest;
     expect(run.log).toContain('chosen from:  the ECR pointer tag web:previous-prod');
-    expect(run.log).toContain(`Moved the boot tag web:latest back to ${previous}.`);
-    expect((await findImage(ecr, 'web', 'latest'))?.digest).toBe(previous);
+    // The boot tag defaults to the environment's own tag (prod), never latest.
+    expect(run.log).toContain(`Moved the boot tag web:prod back to ${previous}.`);
+    expect((await findImage(ecr, 'web', 'prod'))?.digest).toBe(previous);
     // moto 5.2.1 implements no instance refresh: it answers an HTML 404 page, which the SDK reports as an XML error.
     expect(run.exitCode).toBe(1);
     expect(run.errors[0]).toContain('Could not list the instance refreshes of web');
