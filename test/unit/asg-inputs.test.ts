@@ -59,6 +59,11 @@ describe('refresh-asg inputs', () => {
     expect(inputs.bootTag).toBe('production');
   });
 
+  it('accepts an image whose repository name uses the __ and -- separators ECR allows', () => {
+    const image = `123456789012.dkr.ecr.us-east-1.amazonaws.com/team__a/my--web@${DIGEST}`;
+    expect(parse({ 'asg-name': 'web-asg', image, 'boot-tag': 'production' }).repository).toBe('team__a/my--web');
+  });
+
   it('passes every refresh preference through', () => {
     const inputs = parse({
       'asg-name': 'web-asg',

@@ -4,7 +4,7 @@ import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
 import { type DeployRecord, newRecord, parseRecord, runFromEnv } from '../../core/record';
 import { commitContextFromEnv, commitOf } from '../../core/tags';
-import { validateRegion, validateRepositoryName, validateTag } from '../../core/validate';
+import { repositoryNameSource, validateRegion, validateRepositoryName, validateTag } from '../../core/validate';
 
 export interface RefreshAsgInputs {
   asgName: string;
@@ -25,8 +25,10 @@ export interface RefreshAsgInputs {
   record: DeployRecord;
 }
 
-const digestUri =
-  /^([a-z0-9.-]+(?::\d+)?)\/((?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@(sha256:[a-f0-9]{64})$/;
+// The repository part is ECR's own rule (core/validate), so `my__app` is accepted here as by every other input.
+const digestUri = new RegExp(
+  `^([a-z0-9.-]+(?::\\d+)?)\\/(${repositoryNameSource})(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@(sha256:[a-f0-9]{64})$`,
+);
 const MAX_SECONDS = 172_800;
 
 function checkpoints(p: ReturnType<typeof inputParser>, raw: string): number[] | undefined {
