@@ -6,8 +6,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../sandbox/ports';
 import { newRecord } from '../src/core/record';
-import { freePort } from '../test/sandbox/ports';
 import { type Bench, type BenchContext, type Measured, measure, median } from './lib';
 
 export const TARGET_RATIO = 2.5;

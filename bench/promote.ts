@@ -5,10 +5,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ECRClient } from '@aws-sdk/client-ecr';
+import { docker } from '../sandbox/docker';
+import { type Sandbox, startSandbox } from '../sandbox/index';
+import { runBundle } from '../sandbox/run-bundle';
 import { promoteImage } from '../src/aws/ecr';
-import { runBundle } from '../test/e2e/run-bundle';
-import { docker } from '../test/sandbox/docker';
-import { type Sandbox, startSandbox } from '../test/sandbox/index';
 import { type Bench, type BenchContext, type BenchReport, median } from './lib';
 
 export const TARGET_CALLS = 3;

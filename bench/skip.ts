@@ -2,9 +2,9 @@
 // and pushing the unchanged commit (skip-if-exists: false). Target: the skip uploads 0 bytes.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { runBundle } from '../test/e2e/run-bundle';
-import { type Sandbox, startSandbox } from '../test/sandbox/index';
-import { sampleAppContext } from '../test/sandbox/sample-app';
+import { type Sandbox, startSandbox } from '../sandbox/index';
+import { runBundle } from '../sandbox/run-bundle';
+import { sampleAppContext } from '../sandbox/sample-app';
 import { type Bench, type BenchContext, type BenchReport, median } from './lib';
 
 const BUILD_RUNS = 5;

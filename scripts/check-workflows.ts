@@ -3,7 +3,7 @@
 // action.yml runs on node24 from an existing bundle). Exits 1 with one line per problem.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { repoRoot } from '../test/sandbox/paths';
+import { repoRoot } from '../sandbox/paths';
 import { checkRepository } from './workflow-rules';
 
 async function main(): Promise<void> {

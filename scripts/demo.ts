@@ -3,8 +3,8 @@
 // manual rollback returns to v1. Every version the demo claims is checked against what the services serve.
 // `npm run demo -- --verbose` also prints each action's own log.
 
-import { actionNode } from '../test/e2e/run-bundle';
-import { startSandbox } from '../test/sandbox/index';
+import { startSandbox } from '../sandbox/index';
+import { actionNode } from '../sandbox/run-bundle';
 import { ClaimMismatch } from './demo/checks';
 import { consolePrinter, detail, heading, seconds } from './demo/print';
 import { printResult, runDemo } from './demo/run';

@@ -1,5 +1,5 @@
 // Every version the demo claims is checked against what the running service answers at /version.
-import type { Sandbox } from '../../test/sandbox/index';
+import type { Sandbox } from '../../sandbox/index';
 
 /** A claim the running service contradicted: the demo stops with this message. */
 export class ClaimMismatch extends Error {}

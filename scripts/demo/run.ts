@@ -1,7 +1,7 @@
 // The story of `npm run demo`: v1 and v2 deployed to App Runner and to an Auto Scaling group, a broken v3 rolled back
 // automatically, then a manual rollback to v1. Each printed claim is checked against what the services serve.
 import { createHash } from 'node:crypto';
-import type { Sandbox } from '../../test/sandbox/index';
+import type { Sandbox } from '../../sandbox/index';
 import { ClaimMismatch, checkAppRunner, checkBootTag, checkGroup } from './checks';
 import { detail, framed, heading, type Printer, seconds, short, table } from './print';
 import {

@@ -1,9 +1,9 @@
 // What exists before the first deploy: the ECR repository, an App Runner service and an Auto Scaling group (each
 // created once from a bootstrap image, as a team would outside the pipeline), and the pull request the commits are on.
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
-import { docker } from '../../test/sandbox/docker';
-import type { Sandbox } from '../../test/sandbox/index';
-import { sampleAppContext } from '../../test/sandbox/sample-app';
+import { docker } from '../../sandbox/docker';
+import type { Sandbox } from '../../sandbox/index';
+import { sampleAppContext } from '../../sandbox/sample-app';
 import { detail, heading, type Printer } from './print';
 
 export const REPOSITORY = 'web';

@@ -1,7 +1,8 @@
 // The demo's steps run the real bundles (dist/pipeline, dist/rollback) exactly as a GitHub runner runs them.
+
+import type { Sandbox } from '../../sandbox/index';
+import { type BundleRun, runBundle } from '../../sandbox/run-bundle';
 import type { DeployRecord } from '../../src/core/record';
-import { type BundleRun, runBundle } from '../../test/e2e/run-bundle';
-import type { Sandbox } from '../../test/sandbox/index';
 import {
   APPRUNNER_ENVIRONMENT,
   ASG_ENVIRONMENT,

@@ -6,11 +6,11 @@ import {
   type OperationSummary,
 } from '@aws-sdk/client-apprunner';
 import { BatchGetImageCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
+import { docker } from '../../sandbox/docker';
+import { type Sandbox, startSandbox } from '../../sandbox/index';
+import { runBundle } from '../../sandbox/run-bundle';
+import { sampleAppContext } from '../../sandbox/sample-app';
 import { poll } from '../../src/core/poller';
-import { docker } from '../sandbox/docker';
-import { type Sandbox, startSandbox } from '../sandbox/index';
-import { sampleAppContext } from '../sandbox/sample-app';
-import { runBundle } from './run-bundle';
 
 // The auto-deploy policy of deploy-apprunner (docs/deploy-apprunner.md, "Automatic deployments") against the
 // emulator, which deploys by itself when a tracked tag moves in the registry, as App Runner does.

@@ -1,9 +1,9 @@
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Sandbox, startSandbox } from '../sandbox/index';
-import { sampleAppContext } from '../sandbox/sample-app';
-import { type RunBundleOptions, runBundle } from './run-bundle';
+import { type Sandbox, startSandbox } from '../../sandbox/index';
+import { type RunBundleOptions, runBundle } from '../../sandbox/run-bundle';
+import { sampleAppContext } from '../../sandbox/sample-app';
 
 // Builds and pushes take seconds each; the project's testTimeout is not applied to single-file runs.
 jest.setTimeout(300_000);

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { docker } from '../sandbox/docker';
-import { type Sandbox, startSandbox } from '../sandbox/index';
-import { repoRoot } from '../sandbox/paths';
-import { sampleAppContext } from '../sandbox/sample-app';
-import { actionNode } from './run-bundle';
+import { docker } from '../../sandbox/docker';
+import { type Sandbox, startSandbox } from '../../sandbox/index';
+import { repoRoot } from '../../sandbox/paths';
+import { actionNode } from '../../sandbox/run-bundle';
+import { sampleAppContext } from '../../sandbox/sample-app';
 
 let sandbox: Sandbox;
 let digest: string;

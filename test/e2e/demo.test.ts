@@ -1,6 +1,6 @@
+import { type Sandbox, startSandbox } from '../../sandbox/index';
 import { ClaimMismatch, checkAppRunner, checkBootTag, checkGroup } from '../../scripts/demo/checks';
 import { type DemoResult, printResult, runDemo } from '../../scripts/demo/run';
-import { type Sandbox, startSandbox } from '../sandbox/index';
 
 // The whole demo: eight bundle runs against one sandbox (about a minute and a half on two cores).
 let sandbox: Sandbox;

@@ -1,9 +1,9 @@
 import { AppRunnerClient, UpdateServiceCommand } from '@aws-sdk/client-apprunner';
+import { docker } from '../../sandbox/docker';
+import { type Sandbox, startSandbox } from '../../sandbox/index';
+import { runBundle } from '../../sandbox/run-bundle';
+import { sampleAppContext } from '../../sandbox/sample-app';
 import type { DeployRecord } from '../../src/core/record';
-import { docker } from '../sandbox/docker';
-import { type Sandbox, startSandbox } from '../sandbox/index';
-import { sampleAppContext } from '../sandbox/sample-app';
-import { runBundle } from './run-bundle';
 
 // Each case deploys for real (a few seconds to a minute); the project's testTimeout is not applied to one file run.
 jest.setTimeout(180_000);

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { runBundle } from './run-bundle';
+import { runBundle } from '../../sandbox/run-bundle';
 
 // The bundle probes real HTTP servers on loopback; a failing check runs until its (short) timeout.
 jest.setTimeout(60_000);

@@ -2,18 +2,18 @@ import { createHash } from 'node:crypto';
 import { AutoScalingClient, CreateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import { BatchGetImageCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
 import { CreateTargetGroupCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { type Sandbox, startSandbox } from '../../sandbox/index';
+import { type Moto, startMoto } from '../../sandbox/moto';
+import { runBundle } from '../../sandbox/run-bundle';
 import { describeGroup } from '../../src/aws/autoscaling';
 import { createRepository, describeRepository, findImage, listTaggedImages, promoteImage } from '../../src/aws/ecr';
 import { targetHealth } from '../../src/aws/elbv2';
 import { markVerified, readPointers } from '../../src/core/pointers';
-import { type Sandbox, startSandbox } from '../sandbox/index';
-import { type Moto, startMoto } from '../sandbox/moto';
-import { runBundle } from './run-bundle';
 
 // A second opinion: the ECR, Auto Scaling and ELBv2 calls the toolkit makes (src/aws/*), the promote bundle and the
 // rollback bundle's ECR pointer path, run against moto 5.2.1 (`python3 -m moto.server` on loopback) with the real SDK
 // clients; the ECR assertions on which moto and our emulator agree (and AWS does that) run against both. moto is not
-// AWS: test/sandbox/README.md lists where it differs, pinned below. Without moto this file fails, saying how to
+// AWS: sandbox/README.md lists where it differs, pinned below. Without moto this file fails, saying how to
 // install it.
 
 jest.setTimeout(120_000);
@@ -185,7 +185,7 @@ describe.each(['moto', 'emulator'])('ECR calls of src/aws/ecr.ts against %s', (n
   });
 });
 
-// Where moto is not AWS (test/sandbox/README.md): pinned, so that a moto upgrade that changes it is noticed.
+// Where moto is not AWS (sandbox/README.md): pinned, so that a moto upgrade that changes it is noticed.
 describe('where moto differs from AWS', () => {
   it('hides a move of an IMMUTABLE tag as ImageAlreadyExistsException (AWS: ImageTagAlreadyExistsException)', async () => {
     const one = (await findImage(ecr, 'locked', 'production'))!.digest;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { type Sandbox, startSandbox } from '../sandbox/index';
-import { sampleAppContext } from '../sandbox/sample-app';
-import { runBundle } from './run-bundle';
+import { type Sandbox, startSandbox } from '../../sandbox/index';
+import { runBundle } from '../../sandbox/run-bundle';
+import { sampleAppContext } from '../../sandbox/sample-app';
 
 // A build and several bundle runs; the project's testTimeout is not applied to single-file runs.
 jest.setTimeout(300_000);

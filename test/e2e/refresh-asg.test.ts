@@ -6,15 +6,15 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { docker } from '../../sandbox/docker';
+import { type Sandbox, startSandbox } from '../../sandbox/index';
+import { runBundle } from '../../sandbox/run-bundle';
+import { sampleAppContext } from '../../sandbox/sample-app';
 import { ecrBootTag, rollbackAsg } from '../../src/core/asg-deploy';
 import { systemClock } from '../../src/core/clock';
 import { captureLogger } from '../../src/core/logger';
 import { poll } from '../../src/core/poller';
 import type { DeployRecord } from '../../src/core/record';
-import { docker } from '../sandbox/docker';
-import { type Sandbox, startSandbox } from '../sandbox/index';
-import { sampleAppContext } from '../sandbox/sample-app';
-import { runBundle } from './run-bundle';
 
 jest.setTimeout(180_000);
 

@@ -1,6 +1,6 @@
+import { type GitHubEmulator, startGitHubEmulator } from '../../sandbox/github';
+import { type BundleRun, runBundle } from '../../sandbox/run-bundle';
 import { type DeployRecord, newRecord, parseRecord } from '../../src/core/record';
-import { type GitHubEmulator, startGitHubEmulator } from '../sandbox/github';
-import { type BundleRun, runBundle } from './run-bundle';
 
 // The report bundle needs only the GitHub emulator: no registry, engine or AWS.
 jest.setTimeout(120_000);

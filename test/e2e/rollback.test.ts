@@ -1,14 +1,14 @@
 import { AppRunnerClient, UpdateServiceCommand } from '@aws-sdk/client-apprunner';
 import { BatchDeleteImageCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { docker } from '../../sandbox/docker';
+import { type Sandbox, startSandbox } from '../../sandbox/index';
+import { type BundleRun, runBundle } from '../../sandbox/run-bundle';
+import { sampleAppContext } from '../../sandbox/sample-app';
 import { findImage, promoteImage } from '../../src/aws/ecr';
 import { FakeClock } from '../../src/core/clock';
 import { newRecord, parseRecord } from '../../src/core/record';
 import { createGitHubClient, type GitHubClient } from '../../src/github/client';
 import { createDeployment, setDeploymentStatus } from '../../src/github/deployments';
-import { docker } from '../sandbox/docker';
-import { type Sandbox, startSandbox } from '../sandbox/index';
-import { sampleAppContext } from '../sandbox/sample-app';
-import { type BundleRun, runBundle } from './run-bundle';
 
 // Each case deploys for real through the App Runner emulator (a few seconds each).
 jest.setTimeout(180_000);

@@ -9,10 +9,10 @@ import {
   StartDeploymentCommand,
   UpdateServiceCommand,
 } from '@aws-sdk/client-apprunner';
+import { docker } from '../../sandbox/docker';
+import { type Sandbox, startSandbox } from '../../sandbox/index';
+import { sampleAppContext } from '../../sandbox/sample-app';
 import { poll } from '../../src/core/poller';
-import { docker } from './docker';
-import { type Sandbox, startSandbox } from './index';
-import { sampleAppContext } from './sample-app';
 
 // The sandbox project's testTimeout is not applied to a single file run; deployments take a few seconds each.
 jest.setTimeout(60_000);

@@ -13,11 +13,11 @@ import {
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { AutoScalingEmulator } from '../../sandbox/emulator/autoscaling';
+import { Elbv2Emulator } from '../../sandbox/emulator/elbv2';
+import { AwsEmulator } from '../../sandbox/emulator/server';
+import { FakeLauncher } from '../../sandbox/fake-launcher';
 import { poll } from '../../src/core/poller';
-import { AutoScalingEmulator } from './emulator/autoscaling';
-import { Elbv2Emulator } from './emulator/elbv2';
-import { AwsEmulator } from './emulator/server';
-import { FakeLauncher } from './fake-launcher';
 
 // The real SDK clients reach the emulator through AWS_ENDPOINT_URL_<SERVICE> only, as the shipped bundles do.
 let aws: AwsEmulator;

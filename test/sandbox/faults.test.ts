@@ -9,10 +9,10 @@ import {
 } from '@aws-sdk/client-ecr';
 import { DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { isThrottlingError } from '@smithy/core/retry';
+import type { FaultSpec } from '../../sandbox/emulator/faults';
+import { type Sandbox, startSandbox } from '../../sandbox/index';
 import { clientSettings } from '../../src/aws/clients';
 import { isTransientError } from '../../src/core/poller';
-import type { FaultSpec } from './emulator/faults';
-import { type Sandbox, startSandbox } from './index';
 
 // The emulator's fault injection, seen through the real SDK: what the SDK's own retry machinery does with a bad day
 // at AWS. No image is pushed here, so no engine is started.

@@ -1,6 +1,6 @@
+import { type GitHubEmulator, startGitHubEmulator } from '../../sandbox/github';
 import { FakeClock } from '../../src/core/clock';
 import { createGitHubClient, type GitHubClient } from '../../src/github/client';
-import { type GitHubEmulator, startGitHubEmulator } from './github';
 
 // Conformance of the GitHub emulator, driven through the same Octokit the bundles use.
 const repo = { owner: 'octo-org', repo: 'web' };

@@ -33,15 +33,15 @@ import {
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { docker } from '../../sandbox/docker';
+import { AutoScalingEmulator } from '../../sandbox/emulator/autoscaling';
+import { Elbv2Emulator } from '../../sandbox/emulator/elbv2';
+import { AwsEmulator, type RecordedCall } from '../../sandbox/emulator/server';
+import { FakeLauncher } from '../../sandbox/fake-launcher';
+import { type Sandbox, startSandbox } from '../../sandbox/index';
+import { checkCall, loadModels, parseXml, type ServiceModel } from '../../sandbox/model-check';
+import { sampleAppContext } from '../../sandbox/sample-app';
 import { poll } from '../../src/core/poller';
-import { docker } from './docker';
-import { AutoScalingEmulator } from './emulator/autoscaling';
-import { Elbv2Emulator } from './emulator/elbv2';
-import { AwsEmulator, type RecordedCall } from './emulator/server';
-import { FakeLauncher } from './fake-launcher';
-import { type Sandbox, startSandbox } from './index';
-import { checkCall, loadModels, parseXml, type ServiceModel } from './model-check';
-import { sampleAppContext } from './sample-app';
 
 // Every operation the emulators serve, driven with the real SDK clients (successes and the main errors), and every
 // raw answer held against AWS's own model of that service (botocore's service-2.json). A new emulated operation

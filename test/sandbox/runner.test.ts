@@ -2,11 +2,11 @@ import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { docker } from '../../sandbox/docker';
+import { type Sandbox, startSandbox } from '../../sandbox/index';
+import { applyLayer, ImageRunner } from '../../sandbox/runner';
+import { sampleAppContext } from '../../sandbox/sample-app';
 import { poll } from '../../src/core/poller';
-import { docker } from './docker';
-import { type Sandbox, startSandbox } from './index';
-import { applyLayer, ImageRunner } from './runner';
-import { sampleAppContext } from './sample-app';
 
 let sandbox: Sandbox;
 let runner: ImageRunner;

@@ -1,7 +1,7 @@
+import { type GitHubEmulator, startGitHubEmulator } from '../../sandbox/github';
 import { FakeClock } from '../../src/core/clock';
 import { createGitHubClient, type GitHubClient } from '../../src/github/client';
 import { commentMarker, pullRequestsFor, upsertStickyComment } from '../../src/github/comment';
-import { type GitHubEmulator, startGitHubEmulator } from '../sandbox/github';
 
 const repo = { owner: 'octo-org', repo: 'web' };
 const sha = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';

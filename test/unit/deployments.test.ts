@@ -1,3 +1,4 @@
+import { type GitHubEmulator, startGitHubEmulator } from '../../sandbox/github';
 import { FakeClock } from '../../src/core/clock';
 import { type DeployRecord, newRecord, type Outcome } from '../../src/core/record';
 import { createGitHubClient, type GitHubClient } from '../../src/github/client';
@@ -9,7 +10,6 @@ import {
   recordDeployment,
   setDeploymentStatus,
 } from '../../src/github/deployments';
-import { type GitHubEmulator, startGitHubEmulator } from '../sandbox/github';
 
 const repo = { owner: 'octo-org', repo: 'web' };
 const shas = Array.from({ length: 40 }, (_, i) => i.toString(16).padStart(2, '0').repeat(20));

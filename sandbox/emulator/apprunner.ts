@@ -3,7 +3,7 @@ import { createServer, request, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HealthCheckConfiguration, SourceConfiguration } from '@aws-sdk/client-apprunner';
-import { poll } from '../../../src/core/poller';
+import { poll } from '../../src/core/poller';
 import type { SandboxRegistry } from '../registry';
 import type { ImageRunner, RunningImage } from '../runner';
 import { ACCOUNT_ID } from './ecr';

@@ -18,7 +18,7 @@ export interface SandboxOptions {
 
 /**
  * The local stand-in for AWS and GitHub that the tests and `npm run demo` run against: a real registry, a real image
- * engine and emulated control planes on loopback. See test/sandbox/README.md.
+ * engine and emulated control planes on loopback. See sandbox/README.md.
  */
 export interface Sandbox {
   dir: string;

@@ -14,7 +14,7 @@ export interface Moto {
 
 /**
  * Starts moto's standalone server on a free loopback port: a second opinion on the AWS APIs, written by other people
- * than our emulator. It is not AWS either: test/sandbox/README.md lists where it differs. Throws (with how to install
+ * than our emulator. It is not AWS either: sandbox/README.md lists where it differs. Throws (with how to install
  * it) when python3 or moto is missing.
  */
 export async function startMoto(): Promise<Moto> {

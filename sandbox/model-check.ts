@@ -48,7 +48,7 @@ export const INSTALL_HINT =
 /** botocore's models of the named services (botocore names: ecr, apprunner, autoscaling, elbv2). Throws with how to install. */
 export function loadModels(services: string[]): { botocore: string; models: Record<string, ServiceModel> } {
   try {
-    const out = execFileSync('python3', [join(repoRoot(), 'test/sandbox/botocore-models.py'), ...services], {
+    const out = execFileSync('python3', [join(repoRoot(), 'sandbox/botocore-models.py'), ...services], {
       encoding: 'utf8',
       maxBuffer: 64 * 1024 * 1024,
       stdio: ['ignore', 'pipe', 'pipe'],

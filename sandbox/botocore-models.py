@@ -2,7 +2,7 @@
 """Prints AWS's own API models (botocore's service-2.json) of the named services as one JSON object.
 
 Used by test/sandbox/model-conformance.test.ts to hold the emulators' answers to AWS's shapes:
-    python3 test/sandbox/botocore-models.py ecr apprunner autoscaling elbv2
+    python3 sandbox/botocore-models.py ecr apprunner autoscaling elbv2
 Exits 3 with an install hint when botocore is missing.
 """
 import json
