@@ -8,10 +8,10 @@ import {
   ListOperationsCommand,
   UpdateServiceCommand,
 } from '@aws-sdk/client-apprunner';
-import { deployAppRunner } from '../src/core/apprunner-deploy';
 import { FakeClock } from '../src/core/clock';
 import { silentLogger } from '../src/core/logger';
 import { newRecord } from '../src/core/record';
+import { deployAppRunner } from '../src/targets/apprunner/deploy';
 import type { Bench, BenchContext, BenchReport } from './lib';
 import { measureWaits, TARGET_CALLS, TARGET_LATE_MS, WAIT_COLUMNS } from './waits';
 

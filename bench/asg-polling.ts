@@ -2,9 +2,9 @@
 // notices the end, on a simulated clock (no sleeping). Target: for a 5-minute refresh, at most 40 calls and at most
 // 10 s late. Also refreshes of other lengths, and one with a minute of throttling in the middle.
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { waitForRefresh } from '../src/core/asg-deploy';
 import { FakeClock } from '../src/core/clock';
 import { silentLogger } from '../src/core/logger';
+import { waitForRefresh } from '../src/targets/asg/refresh';
 import type { Bench, BenchContext, BenchReport } from './lib';
 import { measureWaits, TARGET_CALLS, TARGET_LATE_MS, WAIT_COLUMNS } from './waits';
 

@@ -3,8 +3,8 @@ import type { ActionDeps } from '../actions/runtime';
 import { ecrClient } from '../aws/ecr';
 import { ConfigurationError } from '../core/errors';
 import { inputParser } from '../core/input';
-import { type PointedImage, readPointers } from '../core/pointers';
 import { validateRegion, validateRepositoryName } from '../core/validate';
+import { type PointedImage, readPointers } from '../deploy/pointers';
 
 export const STATUS_INPUTS = ['repository', 'region', 'environments'] as const;
 

@@ -8,7 +8,7 @@ import { runBundle } from '../../sandbox/run-bundle';
 import { describeGroup } from '../../src/aws/autoscaling';
 import { createRepository, describeRepository, findImage, listTaggedImages, promoteImage } from '../../src/aws/ecr';
 import { targetHealth } from '../../src/aws/elbv2';
-import { markVerified, readPointers } from '../../src/core/pointers';
+import { markVerified, readPointers } from '../../src/deploy/pointers';
 
 // A second opinion: the ECR, Auto Scaling and ELBv2 calls the toolkit makes (src/aws/*), the promote bundle and the
 // rollback bundle's ECR pointer path, run against moto 5.2.1 (`python3 -m moto.server` on loopback) with the real SDK

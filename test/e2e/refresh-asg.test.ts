@@ -10,11 +10,12 @@ import { docker } from '../../sandbox/docker';
 import { type Sandbox, startSandbox } from '../../sandbox/index';
 import { runBundle } from '../../sandbox/run-bundle';
 import { sampleAppContext } from '../../sandbox/sample-app';
-import { ecrBootTag, rollbackAsg } from '../../src/core/asg-deploy';
 import { systemClock } from '../../src/core/clock';
 import { captureLogger } from '../../src/core/logger';
 import { poll } from '../../src/core/poller';
 import type { DeployRecord } from '../../src/core/record';
+import { ecrBootTag } from '../../src/targets/asg/boot-tag';
+import { rollbackAsg } from '../../src/targets/asg/rollback';
 
 jest.setTimeout(180_000);
 

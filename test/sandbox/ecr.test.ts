@@ -15,7 +15,7 @@ import { type Sandbox, startSandbox } from '../../sandbox/index';
 import { sampleAppContext } from '../../sandbox/sample-app';
 import { promoteImage } from '../../src/aws/ecr';
 import { captureLogger } from '../../src/core/logger';
-import { markVerified } from '../../src/core/pointers';
+import { markVerified } from '../../src/deploy/pointers';
 
 // Conformance of the ECR emulator: the real @aws-sdk/client-ecr, pointed at it through AWS_ENDPOINT_URL_ECR only,
 // must see what it would see from ECR, and every write must be visible through the registry's own API.

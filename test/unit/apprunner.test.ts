@@ -12,17 +12,13 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseDeployAppRunnerInputs } from '../../src/actions/deploy-apprunner/inputs';
 import { findOperationById, operationState } from '../../src/aws/apprunner';
-import {
-  type AppRunnerDeps,
-  type DeployAppRunnerOptions,
-  deployAppRunner,
-  parseImageReference,
-  serviceUrlOf,
-} from '../../src/core/apprunner-deploy';
 import { FakeClock } from '../../src/core/clock';
 import { ConfigurationError } from '../../src/core/errors';
 import { captureLogger } from '../../src/core/logger';
 import { newRecord } from '../../src/core/record';
+import { deployAppRunner } from '../../src/targets/apprunner/deploy';
+import { parseImageReference, serviceUrlOf } from '../../src/targets/apprunner/image-reference';
+import type { AppRunnerDeps, DeployAppRunnerOptions } from '../../src/targets/apprunner/types';
 
 const apprunner = mockClient(AppRunnerClient);
 const client = new AppRunnerClient({ region: 'us-east-1' });

@@ -5,9 +5,10 @@ import {
   StartInstanceRefreshCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { mockClient } from 'aws-sdk-client-mock';
-import { type BootTag, deployAsg } from '../../src/core/asg-deploy';
 import { FakeClock } from '../../src/core/clock';
 import { captureLogger } from '../../src/core/logger';
+import type { BootTag } from '../../src/targets/asg/boot-tag';
+import { deployAsg } from '../../src/targets/asg/deploy';
 
 const asgMock = mockClient(AutoScalingClient);
 const autoscaling = new AutoScalingClient({ region: 'us-east-1' });

@@ -10,17 +10,12 @@ import {
 import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { viewOf } from '../../src/aws/autoscaling';
-import {
-  type AsgDeployOptions,
-  type BootTag,
-  deployAsg,
-  outcomeOf,
-  refreshFailure,
-  rollbackAsg,
-  waitForRefresh,
-} from '../../src/core/asg-deploy';
 import { FakeClock } from '../../src/core/clock';
 import { captureLogger } from '../../src/core/logger';
+import type { BootTag } from '../../src/targets/asg/boot-tag';
+import { type AsgDeployOptions, deployAsg } from '../../src/targets/asg/deploy';
+import { outcomeOf, refreshFailure, waitForRefresh } from '../../src/targets/asg/refresh';
+import { rollbackAsg } from '../../src/targets/asg/rollback';
 
 const asgMock = mockClient(AutoScalingClient);
 const elbMock = mockClient(ElasticLoadBalancingV2Client);

@@ -11,9 +11,10 @@ import {
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { type BootTag, deployAsg } from '../../src/core/asg-deploy';
 import { FakeClock } from '../../src/core/clock';
 import { captureLogger } from '../../src/core/logger';
+import type { BootTag } from '../../src/targets/asg/boot-tag';
+import { deployAsg } from '../../src/targets/asg/deploy';
 
 const asgMock = mockClient(AutoScalingClient);
 const elbMock = mockClient(ElasticLoadBalancingV2Client);

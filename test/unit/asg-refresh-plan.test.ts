@@ -8,10 +8,11 @@ import {
   StartInstanceRefreshCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { mockClient } from 'aws-sdk-client-mock';
-import { type AsgDeployOptions, type BootTag, deployAsg } from '../../src/core/asg-deploy';
 import { FakeClock } from '../../src/core/clock';
 import { ConfigurationError } from '../../src/core/errors';
 import { captureLogger } from '../../src/core/logger';
+import type { BootTag } from '../../src/targets/asg/boot-tag';
+import { type AsgDeployOptions, deployAsg } from '../../src/targets/asg/deploy';
 
 const asgMock = mockClient(AutoScalingClient);
 const autoscaling = new AutoScalingClient({ region: 'us-east-1' });

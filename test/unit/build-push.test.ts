@@ -14,11 +14,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { parseBuildPushInputs } from '../../src/actions/build-push/inputs';
 import { run } from '../../src/actions/build-push/main';
 import type { ActionDeps } from '../../src/actions/runtime';
-import { type BuildSpec, buildxArgs, classicBuildArgs, type Docker, type DockerResult } from '../../src/aws/docker';
 import { FakeClock } from '../../src/core/clock';
 import { ConfigurationError } from '../../src/core/errors';
 import { captureLogger } from '../../src/core/logger';
 import { parseRecord } from '../../src/core/record';
+import { type BuildSpec, buildxArgs, classicBuildArgs, type Docker, type DockerResult } from '../../src/docker/docker';
 
 const SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
 const DIGEST = `sha256:${'d'.repeat(64)}`;

@@ -1,6 +1,6 @@
-import { parseImageReference } from '../../src/core/apprunner-deploy';
 import { ConfigurationError } from '../../src/core/errors';
 import { validateRepositoryName } from '../../src/core/validate';
+import { parseImageReference } from '../../src/targets/apprunner/image-reference';
 
 // ECR's RepositoryName pattern (botocore ecr model): components separated by `.`, `_`, `__` or any run of `-`.
 describe('validateRepositoryName', () => {

@@ -1,10 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import type { CacheMode } from '../../aws/docker';
 import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
 import { commitContextFromEnv, commitOf, imageTags } from '../../core/tags';
 import { validateCommitSha, validateRegion, validateRepositoryName } from '../../core/validate';
+import type { CacheMode } from '../../docker/docker';
 
 export interface BuildPushInputs {
   repository: string;

@@ -1,17 +1,5 @@
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import {
-  type BuildSpec,
-  buildxArgs,
-  classicBuildArgs,
-  type Docker,
-  dockerOrFail,
-  execDocker,
-  findExecutable,
-  hasBuildx,
-  loginArgs,
-  pushArgs,
-} from '../../aws/docker';
-import {
   createRepository,
   describeRepository,
   ecrClient,
@@ -23,6 +11,18 @@ import {
 import { ConfigurationError, DeployError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import { type DeployRecord, inPhase, newRecord, runFromEnv, serializeRecord } from '../../core/record';
+import {
+  type BuildSpec,
+  buildxArgs,
+  classicBuildArgs,
+  type Docker,
+  dockerOrFail,
+  execDocker,
+  findExecutable,
+  hasBuildx,
+  loginArgs,
+  pushArgs,
+} from '../../docker/docker';
 import type { ActionDeps } from '../runtime';
 import { type BuildPushInputs, parseBuildPushInputs } from './inputs';
 

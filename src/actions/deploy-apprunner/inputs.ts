@@ -1,9 +1,10 @@
-import { type OnBusy, parseImageReference, type VerifyOptions } from '../../core/apprunner-deploy';
 import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
 import { type DeployRecord, newRecord, parseRecord, runFromEnv } from '../../core/record';
 import { commitContextFromEnv, commitOf } from '../../core/tags';
 import { validateAppRunnerServiceArn, validateRegion } from '../../core/validate';
+import { parseImageReference } from '../../targets/apprunner/image-reference';
+import type { OnBusy, VerifyOptions } from '../../targets/apprunner/types';
 import { parseHealthInputs } from '../health-check/inputs';
 
 export interface DeployAppRunnerInputs {

@@ -1,7 +1,8 @@
 import type { AppRunnerClient } from '@aws-sdk/client-apprunner';
 import { appRunnerClient } from '../../aws/apprunner';
-import { type AppRunnerDeployResult, deployAppRunner } from '../../core/apprunner-deploy';
 import { serializeRecord } from '../../core/record';
+import { deployAppRunner } from '../../targets/apprunner/deploy';
+import type { AppRunnerDeployResult } from '../../targets/apprunner/types';
 import type { ActionDeps } from '../runtime';
 import { parseDeployAppRunnerInputs } from './inputs';
 

@@ -1,10 +1,10 @@
-import type { OnBusy, RefreshPreferences } from '../../core/asg-deploy';
-import { checkPreferencesFitTimeout } from '../../core/asg-refresh-plan';
 import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
 import { type DeployRecord, newRecord, parseRecord, runFromEnv } from '../../core/record';
 import { commitContextFromEnv, commitOf } from '../../core/tags';
 import { repositoryNameSource, validateRegion, validateRepositoryName, validateTag } from '../../core/validate';
+import type { OnBusy, RefreshPreferences } from '../../targets/asg/refresh';
+import { checkPreferencesFitTimeout } from '../../targets/asg/refresh-plan';
 
 export interface RefreshAsgInputs {
   asgName: string;

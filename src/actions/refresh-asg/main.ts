@@ -4,8 +4,9 @@ import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-
 import { autoScalingClient } from '../../aws/autoscaling';
 import { ecrClient } from '../../aws/ecr';
 import { elbv2Client } from '../../aws/elbv2';
-import { type AsgDeployResult, type BootTag, deployAsg, ecrBootTag } from '../../core/asg-deploy';
 import { type DeployRecord, endPhase, serializeRecord, startPhase } from '../../core/record';
+import { type BootTag, ecrBootTag } from '../../targets/asg/boot-tag';
+import { type AsgDeployResult, deployAsg } from '../../targets/asg/deploy';
 import type { ActionDeps } from '../runtime';
 import { parseRefreshAsgInputs, type RefreshAsgInputs } from './inputs';
 

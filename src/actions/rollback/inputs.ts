@@ -1,4 +1,3 @@
-import type { VerifyOptions } from '../../core/apprunner-deploy';
 import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
 import { environmentPointerTag, environmentTag } from '../../core/tags';
@@ -10,6 +9,7 @@ import {
   validateRepositoryName,
   validateTag,
 } from '../../core/validate';
+import type { VerifyOptions } from '../../targets/apprunner/types';
 import { parseHealthInputs } from '../health-check/inputs';
 
 export type RollbackTarget = { kind: 'apprunner'; serviceArn: string } | { kind: 'asg'; asgName: string };

@@ -7,9 +7,9 @@ import { autoScalingClient } from '../../aws/autoscaling';
 import { describeRepository, ecrClient, findImage, listTaggedImages } from '../../aws/ecr';
 import { elbv2Client } from '../../aws/elbv2';
 import { DeployError } from '../../core/errors';
-import { markVerified, readPointers } from '../../core/pointers';
 import { type DeployRecord, newRecord, runFromEnv, serializeRecord } from '../../core/record';
-import { planRollback, type RollbackSources, short } from '../../core/rollback';
+import { markVerified, readPointers } from '../../deploy/pointers';
+import { planRollback, type RollbackSources, short } from '../../deploy/rollback-plan';
 import {
   apiUrlFrom,
   createGitHubClient,

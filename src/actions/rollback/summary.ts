@@ -1,5 +1,5 @@
 import type { DeployRecord } from '../../core/record';
-import { describeRunning, type RollbackPlan, short } from '../../core/rollback';
+import { describeRunning, type RollbackPlan, short } from '../../deploy/rollback-plan';
 import type { RollbackInputs } from './inputs';
 import type { CurrentState } from './targets';
 

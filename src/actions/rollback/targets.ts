@@ -5,14 +5,16 @@ import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-
 import { describeService } from '../../aws/apprunner';
 import { describeGroup } from '../../aws/autoscaling';
 import { findImage } from '../../aws/ecr';
-import { parseImageReference, rollbackAppRunner, serviceUrlOf } from '../../core/apprunner-deploy';
-import { ecrBootTag, rollbackAsg } from '../../core/asg-deploy';
 import type { Clock } from '../../core/clock';
 import { ConfigurationError, DeployError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
-import { commitFromTags } from '../../core/pointers';
 import { type DeployRecord, inPhase } from '../../core/record';
-import type { RunningImage } from '../../core/rollback';
+import { commitFromTags } from '../../deploy/pointers';
+import type { RunningImage } from '../../deploy/rollback-plan';
+import { parseImageReference, serviceUrlOf } from '../../targets/apprunner/image-reference';
+import { rollbackAppRunner } from '../../targets/apprunner/rollback';
+import { ecrBootTag } from '../../targets/asg/boot-tag';
+import { rollbackAsg } from '../../targets/asg/rollback';
 import type { RollbackInputs } from './inputs';
 
 export interface TargetClients {

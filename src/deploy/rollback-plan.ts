@@ -1,11 +1,11 @@
 import { type FoundImage, isPullable, unpullableReason } from '../aws/ecr';
+import { DeployError } from '../core/errors';
+import type { Logger } from '../core/logger';
+import type { DeployRecord } from '../core/record';
+import { commitTag } from '../core/tags';
 import { describeGitHubError } from '../github/client';
 import type { PreviousDeployment } from '../github/deployments';
-import { DeployError } from './errors';
-import type { Logger } from './logger';
 import { commitFromTags, type PointedImage, pointerTags } from './pointers';
-import type { DeployRecord } from './record';
-import { commitTag } from './tags';
 
 /**
  * Rollback planning: which image an environment goes back to, and why. No AWS or GitHub client here: the facts come

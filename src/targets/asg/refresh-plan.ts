@@ -1,8 +1,8 @@
-import type { GroupInfo } from '../aws/autoscaling';
-import type { RefreshPreferences } from './asg-deploy';
-import { ConfigurationError } from './errors';
-import type { Logger } from './logger';
-import { formatDuration } from './poller';
+import type { GroupInfo } from '../../aws/autoscaling';
+import { ConfigurationError } from '../../core/errors';
+import type { Logger } from '../../core/logger';
+import { formatDuration } from '../../core/poller';
+import type { RefreshPreferences } from './refresh';
 
 /** AWS's CheckpointDelay when CheckpointPercentages is given without one. */
 export const DEFAULT_CHECKPOINT_DELAY = 3600;

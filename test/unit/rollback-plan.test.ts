@@ -1,14 +1,14 @@
 import type { FoundImage } from '../../src/aws/ecr';
 import { captureLogger } from '../../src/core/logger';
-import type { PointedImage } from '../../src/core/pointers';
 import { newRecord } from '../../src/core/record';
+import type { PointedImage } from '../../src/deploy/pointers';
 import {
   planRollback,
   RollbackRefusedError,
   type RollbackRequest,
   type RollbackSources,
   type RunningImage,
-} from '../../src/core/rollback';
+} from '../../src/deploy/rollback-plan';
 import type { PreviousDeployment } from '../../src/github/deployments';
 
 const sha = (n: number) => n.toString(16).repeat(40).slice(0, 40);

@@ -1,9 +1,9 @@
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { GroupInfo } from '../aws/autoscaling';
-import { describeTarget, type TargetState, targetHealth } from '../aws/elbv2';
-import type { Clock } from './clock';
-import { DeployError } from './errors';
-import type { Logger } from './logger';
+import type { GroupInfo } from '../../aws/autoscaling';
+import { describeTarget, type TargetState, targetHealth } from '../../aws/elbv2';
+import type { Clock } from '../../core/clock';
+import { DeployError } from '../../core/errors';
+import type { Logger } from '../../core/logger';
 
 /** A replacement instance the load balancer still calls unhealthy after the group's health check grace period. */
 export class ReplacementUnhealthyError extends DeployError {

@@ -7,9 +7,9 @@ import {
   promoteImage,
   type RepositoryInfo,
 } from '../aws/ecr';
-import { DeployError } from './errors';
-import { type Logger, silentLogger } from './logger';
-import { environmentPointerTag } from './tags';
+import { DeployError } from '../core/errors';
+import { type Logger, silentLogger } from '../core/logger';
+import { environmentPointerTag } from '../core/tags';
 
 /**
  * The ECR half of "where the previous good commit lives": two tags per environment, moved by retag only after a deploy

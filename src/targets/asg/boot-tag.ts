@@ -1,0 +1,24 @@
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import { findImage, promoteImage } from '../../aws/ecr';
+import type { Logger } from '../../core/logger';
+
+/** The tag the instances' user data pulls at boot, e.g. `web:latest`. */
+export interface BootTag {
+  repository: string;
+  tag: string;
+  /** The digest the tag points at now; undefined when it names nothing. */
+  current(): Promise<string | undefined>;
+  moveTo(digest: string): Promise<void>;
+}
+
+/** A boot tag in ECR, moved by retag (BatchGetImage → PutImage): no layer moves, no rebuild. */
+export function ecrBootTag(client: ECRClient, repository: string, tag: string, logger: Logger): BootTag {
+  return {
+    repository,
+    tag,
+    current: async () => (await findImage(client, repository, tag))?.digest,
+    moveTo: async (digest) => {
+      await promoteImage(client, { repository, source: digest, tags: [tag], logger });
+    },
+  };
+}
