@@ -1,35 +1,31 @@
+import type { DeployRecord } from '../core/record';
 import type { ActionDeps } from './runtime';
 
-export interface StepRun {
-  outputs: Record<string, string>;
-  /** What the step threw, if it failed: its outputs (the record among them) are still there. */
+/** What a step's `execute` gives back: the record it wrote, its typed result, or what failed it. */
+export interface StepResult<T> {
+  record: DeployRecord;
+  value?: T;
+  /** What failed the step; the record says the same. */
   error?: unknown;
 }
 
 /**
- * Runs another action's `run(deps)` inside this one, with exactly the inputs given (nothing leaks from the outer step's
- * inputs), its outputs captured, and its job summary left to the caller. This is how the all-in-one action reuses the
- * single actions' code paths rather than a copy of them.
+ * The deps of a step run inside the all-in-one action: its outputs and job summary stay the caller's (the
+ * all-in-one action writes its own), everything else is shared.
  */
-export async function runStep(
-  deps: ActionDeps,
-  main: (deps: ActionDeps) => Promise<void>,
-  inputs: Record<string, string | undefined>,
-  options: { summary?: boolean } = {},
-): Promise<StepRun> {
-  const outputs: Record<string, string> = {};
-  const stepDeps: ActionDeps = {
+export function innerStep(deps: ActionDeps, options: { summary?: boolean } = {}): ActionDeps {
+  return {
     ...deps,
-    getInput: (name) => inputs[name] ?? '',
-    setOutput: (name, value) => {
-      outputs[name] = value;
-    },
+    getInput: () => '',
+    setOutput: () => {},
     ...(options.summary ? {} : { writeSummary: async () => {} }),
   };
-  try {
-    await main(stepDeps);
-    return { outputs };
-  } catch (error) {
-    return { outputs, error };
-  }
+}
+
+/** Runs `work` as a collapsible group of the log. */
+export async function group<T>(logger: ActionDeps['logger'], title: string, work: () => Promise<T>): Promise<T> {
+  const grouped = logger as ActionDeps['logger'] & { group?: (title: string, work: () => Promise<T>) => Promise<T> };
+  if (grouped.group) return grouped.group(title, work);
+  logger.info(`\n━━ ${title} ━━`);
+  return work();
 }

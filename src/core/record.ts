@@ -1,5 +1,6 @@
 import type { Clock } from './clock';
 import { ConfigurationError } from './errors';
+import { redactUrl } from './health';
 
 /**
  * The deploy record: the one value that flows through every action (see DESIGN.md "The data that flows through").
@@ -8,10 +9,11 @@ import { ConfigurationError } from './errors';
 export const RECORD_SCHEMA = 'aws-deploy-kit/deploy-record';
 export const RECORD_VERSION = 1;
 
-export type Outcome = 'in-progress' | 'succeeded' | 'failed' | 'rolled-back' | 'rollback-failed';
+export type Outcome = 'in-progress' | 'succeeded' | 'failed' | 'rolled-back' | 'rollback-failed' | 'cancelled';
 export type PhaseName = 'build' | 'promote' | 'deploy' | 'verify' | 'rollback' | 'report';
 export type PhaseStatus = 'running' | 'succeeded' | 'failed' | 'skipped';
-export type TargetKind = 'apprunner' | 'asg';
+/** The platform's name, as src/targets/index.ts knows it (`apprunner`, `asg`, …). */
+export type TargetKind = string;
 
 export interface RecordImage {
   repository: string;
@@ -46,10 +48,12 @@ export interface DeployRecord {
   commit: string;
   environment?: string;
   image?: RecordImage;
-  target?: { kind: TargetKind; id: string; url?: string };
+  /** `resource` says what it is, for people ("Auto Scaling group"); records of earlier versions have none. */
+  target?: { kind: TargetKind; id: string; url?: string; resource?: string };
   /** What the target ran before this deploy: the rollback destination. */
   previous?: { image?: string; digest?: string; commit?: string };
-  operations: { kind: 'apprunner-operation' | 'instance-refresh'; id: string; status?: string }[];
+  /** The platform operations this deploy started (`apprunner-operation`, `instance-refresh`, …). */
+  operations: { kind: string; id: string; status?: string }[];
   phases: RecordPhase[];
   health?: RecordHealth;
   outcome: Outcome;
@@ -121,11 +125,47 @@ export async function inPhase<T>(
   }
 }
 
+/** Adds a platform operation to the record, or updates its status when the record has it already. */
+export function recordOperation(record: DeployRecord, kind: string, id: string, status: string): void {
+  const existing = record.operations.find((op) => op.kind === kind && op.id === id);
+  if (existing) existing.status = status;
+  else record.operations.push({ kind, id, status });
+}
+
+/** What a health check found, with its real attempt count; the URL is stored without credentials. */
+export function recordHealth(
+  record: DeployRecord,
+  health: { url: string; healthy: boolean; attempts: number; lastStatus?: number | undefined },
+  detail?: string,
+): RecordHealth {
+  record.health = {
+    url: redactUrl(health.url),
+    healthy: health.healthy,
+    attempts: health.attempts,
+    ...(health.lastStatus !== undefined ? { lastStatus: health.lastStatus } : {}),
+    ...(detail !== undefined ? { detail } : {}),
+  };
+  return record.health;
+}
+
+/** Ends the record in `outcome` with `message` as its error. */
+export function recordFailure(record: DeployRecord, outcome: Outcome, message: string): void {
+  record.outcome = outcome;
+  record.error = message;
+}
+
 export function serializeRecord(record: DeployRecord): string {
   return JSON.stringify(record);
 }
 
-const outcomes: readonly string[] = ['in-progress', 'succeeded', 'failed', 'rolled-back', 'rollback-failed'];
+const outcomes: readonly string[] = [
+  'in-progress',
+  'succeeded',
+  'failed',
+  'rolled-back',
+  'rollback-failed',
+  'cancelled',
+];
 
 /**
  * Reads a record given as an input. A malformed one is a ConfigurationError naming the input and what is wrong,
@@ -174,10 +214,11 @@ function recordProblem(value: unknown): string | undefined {
     const target = r.target as Record<string, unknown>;
     if (
       typeof target !== 'object' ||
-      (target.kind !== 'apprunner' && target.kind !== 'asg') ||
+      typeof target.kind !== 'string' ||
+      !/^[a-z][a-z0-9-]*$/.test(target.kind) ||
       typeof target.id !== 'string'
     ) {
-      return '"target" needs kind "apprunner" or "asg" and an id';
+      return '"target" needs a kind (a platform name such as "apprunner") and an id';
     }
   }
   if (r.github !== undefined) {

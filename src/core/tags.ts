@@ -59,3 +59,12 @@ export function environmentPointerTag(environment: string): string {
     throw new ConfigurationError('environment', environment, 'an environment name of at most 119 characters');
   return tag;
 }
+
+/** The commit of an image from its sha-<commit> tag, if it has one. */
+export function commitFromTags(tags: readonly string[]): string | undefined {
+  for (const tag of tags) {
+    const match = /^sha-([0-9a-f]{7,40})$/.exec(tag);
+    if (match) return match[1];
+  }
+  return undefined;
+}

@@ -2,10 +2,10 @@ import { type FoundImage, isPullable, unpullableReason } from '../aws/ecr';
 import { DeployError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { DeployRecord } from '../core/record';
-import { commitTag } from '../core/tags';
+import { commitFromTags, commitTag } from '../core/tags';
 import { describeGitHubError } from '../github/client';
 import type { PreviousDeployment } from '../github/deployments';
-import { commitFromTags, type PointedImage, pointerTags } from './pointers';
+import { type PointedImage, pointerTags } from './pointers';
 
 /**
  * Rollback planning: which image an environment goes back to, and why. No AWS or GitHub client here: the facts come

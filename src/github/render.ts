@@ -144,8 +144,8 @@ function phaseMs(phase: RecordPhase, now: number): number {
 
 function targetText(record: DeployRecord): string | undefined {
   if (!record.target) return undefined;
-  const kind = record.target.kind === 'apprunner' ? 'App Runner service' : 'Auto Scaling group';
-  return `${kind} ${code(record.target.id)}`;
+  // Records of earlier versions name no resource: their platform's name stands for it.
+  return `${record.target.resource ?? record.target.kind} ${code(record.target.id)}`;
 }
 
 function healthText(record: DeployRecord): string | undefined {

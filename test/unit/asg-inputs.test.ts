@@ -164,9 +164,10 @@ describe('refresh-asg inputs', () => {
       'standby-instances': 'Terminate',
     };
     const pipeline = parsePipelineInputs((name) => values[name] ?? '', env);
-    expect(pipeline.passThrough).toMatchObject({
-      'scale-in-protected-instances': 'Ignore',
-      'standby-instances': 'Terminate',
+    // Parsed once, by refresh-asg's own parser, into the target's typed settings.
+    expect(pipeline.target).toMatchObject({
+      kind: 'asg',
+      preferences: { scaleInProtectedInstances: 'Ignore', standbyInstances: 'Terminate' },
     });
   });
 

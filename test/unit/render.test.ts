@@ -37,6 +37,7 @@ function baseRecord(): DeployRecord {
     },
     target: {
       kind: 'apprunner',
+      resource: 'App Runner service',
       id: 'arn:aws:apprunner:us-east-1:123456789012:service/web/0123456789abcdef',
       url: 'https://abc123.us-east-1.awsapprunner.com',
     },
@@ -85,7 +86,7 @@ function rolledBack(): DeployRecord {
 
 function failed(): DeployRecord {
   const record = baseRecord();
-  record.target = { kind: 'asg', id: 'web-asg' };
+  record.target = { kind: 'asg', id: 'web-asg', resource: 'Auto Scaling group' };
   record.previous = {};
   record.phases = [
     { name: 'build', status: 'succeeded', startedAt: at(0), endedAt: at(45) },

@@ -1,5 +1,6 @@
 import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
+import { newRecord, serializeRecord } from '../../core/record';
 import { environmentPointerTag, environmentTag } from '../../core/tags';
 import {
   validateAppRunnerServiceArn,
@@ -8,11 +9,15 @@ import {
   validateRepositoryName,
   validateTag,
 } from '../../core/validate';
-
-export type Target = 'apprunner' | 'asg';
+import type { TargetSpec } from '../../targets';
+import { type BuildPushInputs, parseBuildPushInputs } from '../build-push/inputs';
+import { parseDeployAppRunnerInputs } from '../deploy-apprunner/inputs';
+import { parseRefreshAsgInputs } from '../refresh-asg/inputs';
+import { parseReportInputs, type ReportInputs } from '../report/inputs';
 
 export interface PipelineInputs {
-  target: Target;
+  /** The platform and its settings, as its single action parses them. */
+  target: TargetSpec;
   repository: string;
   environment: string;
   region: string;
@@ -36,11 +41,12 @@ export interface PipelineInputs {
   rollbackOnFailure: boolean;
   timeoutMinutes: number;
   dryRun: boolean;
-  comment: boolean;
-  summary: boolean;
-  githubToken: string;
-  /** Raw values handed on to the single actions (they validate them). */
-  passThrough: Record<string, string | undefined>;
+  /** The build-push phase's inputs, parsed by build-push's own parser. */
+  build: BuildPushInputs;
+  /** The report phase's inputs, parsed by report's own parser (the record comes from the run). */
+  report: Omit<ReportInputs, 'record'>;
+  /** The commit input as given (the dry-run plan names it). */
+  commit?: string;
 }
 
 const BUILD_INPUTS = [
@@ -144,11 +150,43 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
 
   const passThrough: Record<string, string | undefined> = {};
   for (const name of [...BUILD_INPUTS, ...REFRESH_INPUTS]) passThrough[name] = p.optional(name);
-  passThrough.target = p.optional('build-target');
-  passThrough.tags = p.list('tags').join('\n');
+  const timeoutMinutes = p.number('timeout-minutes', 30, 0.1, 360);
+  const reader = (values: Record<string, string | undefined>) => (name: string) => values[name] ?? '';
+  // The single actions' own parsers check what the pipeline hands on, so a bad refresh preference fails now, not
+  // after the image was built and pushed. The build makes the record the later phases share; a stand-in of its
+  // shape stands for it here (a dry run from a laptop has no GITHUB_SHA to start one from).
+  const build = parseBuildPushInputs(
+    reader({
+      ...passThrough,
+      target: p.optional('build-target'),
+      // Only sha-<commit> and the user's tags: the environment tag (and `latest`, for latest-environment only)
+      // move after the new version is verified, so a service that tracks one of them still names the old image if
+      // the deploy is rolled back.
+      tags: p.list('tags').join('\n'),
+      repository,
+      region,
+    }),
+    env,
+  );
+  const standIn = serializeRecord(newRecord('0000000', { environment }));
+  const spec = targetSpec(
+    target,
+    reader,
+    { ...passThrough, repository, region, environment, bootTag, asgName, serviceArn, timeoutMinutes, standIn },
+    env,
+  );
+  const { record: _standIn, ...report } = parseReportInputs(
+    reader({
+      record: standIn,
+      environment,
+      'github-token': p.optional('github-token'),
+      comment: p.optional('comment'),
+      summary: p.optional('summary'),
+    }),
+  );
 
   return {
-    target,
+    target: spec,
     repository,
     environment,
     region,
@@ -165,11 +203,68 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
     healthIntervalMs: p.number('health-interval-seconds', 5, 0.1, 600) * 1000,
     consecutiveSuccesses: p.integer('health-consecutive-successes', 3, 1, 100) ?? 3,
     rollbackOnFailure: p.boolean('rollback-on-failure', true),
-    timeoutMinutes: p.number('timeout-minutes', 30, 0.1, 360),
+    timeoutMinutes,
     dryRun: p.boolean('dry-run', false),
-    comment: p.boolean('comment', true),
-    summary: p.boolean('summary', true),
-    githubToken: p.optional('github-token') ?? '',
-    passThrough,
+    build,
+    report,
+    ...(passThrough.commit ? { commit: passThrough.commit } : {}),
+  };
+}
+
+interface TargetValues extends Record<string, string | number | undefined> {
+  repository: string;
+  region: string;
+  environment: string;
+  bootTag: string;
+  timeoutMinutes: number;
+  standIn: string;
+}
+
+/** The target's settings, parsed by its single action's own parser from what the pipeline was given. */
+function targetSpec(
+  kind: 'apprunner' | 'asg',
+  reader: (values: Record<string, string | undefined>) => InputReader,
+  values: TargetValues,
+  env: NodeJS.ProcessEnv,
+): TargetSpec {
+  const text = (v: string | number | undefined) => (v === undefined ? undefined : String(v));
+  if (kind === 'apprunner') {
+    const parsed = parseDeployAppRunnerInputs(
+      reader({
+        'service-arn': text(values.serviceArn),
+        // An image of the right shape: the real one is built later.
+        image: `123456789012.dkr.ecr.${values.region}.amazonaws.com/${values.repository}@sha256:${'0'.repeat(64)}`,
+        region: values.region,
+        'timeout-minutes': String(values.timeoutMinutes),
+        'rollback-on-failure': 'false',
+        record: values.standIn,
+      }),
+      env,
+    );
+    return { kind, serviceArn: parsed.serviceArn, onBusy: parsed.onBusy };
+  }
+  const given: Record<string, string | undefined> = {};
+  for (const name of REFRESH_INPUTS) given[name] = text(values[name]);
+  const parsed = parseRefreshAsgInputs(
+    reader({
+      ...given,
+      'asg-name': text(values.asgName),
+      repository: values.repository,
+      'boot-tag': values.bootTag,
+      region: values.region,
+      'timeout-minutes': String(values.timeoutMinutes),
+      record: values.standIn,
+    }),
+    env,
+  );
+  return {
+    kind,
+    asgName: parsed.asgName,
+    bootTag: parsed.bootTag,
+    preferences: parsed.preferences,
+    ...(parsed.launchTemplateVersion ? { launchTemplateVersion: parsed.launchTemplateVersion } : {}),
+    onBusy: parsed.onBusy,
+    cancelOnAbort: parsed.cancelOnAbort,
+    ...(parsed.verifyTargetGroups !== undefined ? { verifyTargetGroups: parsed.verifyTargetGroups } : {}),
   };
 }

@@ -3,7 +3,7 @@ import { type InputReader, inputParser } from '../../core/input';
 import { type DeployRecord, newRecord, parseRecord, runFromEnv } from '../../core/record';
 import { commitContextFromEnv, commitOf } from '../../core/tags';
 import { repositoryNameSource, validateRegion, validateRepositoryName, validateTag } from '../../core/validate';
-import type { OnBusy, RefreshPreferences } from '../../targets/asg/refresh';
+import type { AsgOnBusy, RefreshPreferences } from '../../targets/asg/refresh';
 import { checkPreferencesFitTimeout } from '../../targets/asg/refresh-plan';
 
 export interface RefreshAsgInputs {
@@ -16,7 +16,7 @@ export interface RefreshAsgInputs {
   region: string;
   preferences: RefreshPreferences;
   launchTemplateVersion?: string;
-  onBusy: OnBusy;
+  onBusy: AsgOnBusy;
   wait: boolean;
   timeoutMs: number;
   cancelOnAbort: boolean;

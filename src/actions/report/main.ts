@@ -21,8 +21,21 @@ import { parseReportInputs, type ReportInputs } from './inputs';
  * malformed input fails the step; anything GitHub refuses becomes a warning, because a report must never turn a
  * good deploy red.
  */
-export async function run(deps: ActionDeps): Promise<void> {
-  const inputs = parseReportInputs(deps.getInput);
+export async function run(deps: ActionDeps, services: ReportServices = {}): Promise<void> {
+  await execute(deps, parseReportInputs(deps.getInput), services);
+}
+
+/** Replaceable parts, for tests. */
+export interface ReportServices {
+  github?: GitHubClient;
+}
+
+/** Reports `inputs.record`; returns the record as reported (with the GitHub deployment id once there is one). */
+export async function execute(
+  deps: ActionDeps,
+  inputs: ReportInputs,
+  services: ReportServices = {},
+): Promise<DeployRecord> {
   if (inputs.token) deps.setSecret(inputs.token);
   const record: DeployRecord = structuredClone(inputs.record);
   const repo = repoFrom(deps.env);
@@ -36,7 +49,7 @@ export async function run(deps: ActionDeps): Promise<void> {
   });
   deps.setOutput('phase', displayPhase(record));
 
-  const octokit = githubClient(deps, inputs, repo);
+  const octokit = githubClient(deps, inputs, repo, services.github);
   if (octokit && repo && inputs.deployment) await reportDeployment(deps, octokit, repo, record, inputs, runUrl);
   if (octokit && repo && inputs.comment) await reportComment(deps, octokit, repo, record, inputs, context());
   if (inputs.summary) {
@@ -47,9 +60,15 @@ export async function run(deps: ActionDeps): Promise<void> {
     }
   }
   deps.setOutput('record', serializeRecord(record));
+  return record;
 }
 
-function githubClient(deps: ActionDeps, inputs: ReportInputs, repo: RepoRef | undefined): GitHubClient | undefined {
+function githubClient(
+  deps: ActionDeps,
+  inputs: ReportInputs,
+  repo: RepoRef | undefined,
+  given: GitHubClient | undefined,
+): GitHubClient | undefined {
   if (!inputs.comment && !inputs.deployment) return undefined;
   if (!inputs.token) {
     deps.logger.warning(
@@ -64,12 +83,15 @@ function githubClient(deps: ActionDeps, inputs: ReportInputs, repo: RepoRef | un
     );
     return undefined;
   }
-  return createGitHubClient(inputs.token, {
-    apiUrl: apiUrlFrom(deps.env),
-    clock: deps.clock,
-    logger: deps.logger,
-    signal: deps.signal,
-  });
+  return (
+    given ??
+    createGitHubClient(inputs.token, {
+      apiUrl: apiUrlFrom(deps.env),
+      clock: deps.clock,
+      logger: deps.logger,
+      signal: deps.signal,
+    })
+  );
 }
 
 async function reportDeployment(

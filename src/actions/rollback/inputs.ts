@@ -9,14 +9,14 @@ import {
   validateRepositoryName,
   validateTag,
 } from '../../core/validate';
-import type { VerifyOptions } from '../../targets/apprunner/types';
+import type { TargetSpec } from '../../targets';
+import type { VerifyOptions } from '../../targets/target';
 import { parseHealthInputs } from '../health-check/inputs';
-
-export type RollbackTarget = { kind: 'apprunner'; serviceArn: string } | { kind: 'asg'; asgName: string };
 
 export interface RollbackInputs {
   environment: string;
-  target: RollbackTarget;
+  /** The platform and what names the target there (the rollback keeps each platform's defaults otherwise). */
+  target: TargetSpec;
   repository: string;
   toSha?: string;
   region: string;
@@ -52,7 +52,9 @@ export function parseRollbackInputs(read: InputReader, env: NodeJS.ProcessEnv): 
   if (kind !== 'apprunner' && kind !== 'asg') throw new ConfigurationError('target', kind, '"apprunner" or "asg"');
   const serviceArn = p.optional('service-arn');
   const asgName = p.optional('asg-name');
-  let target: RollbackTarget;
+  // The environment's own tag, not `latest`: a tag shared by environments would launch another environment's image.
+  const bootTag = validateTag('boot-tag', p.optional('boot-tag') ?? environmentTag(environment));
+  let target: TargetSpec;
   let arnRegion: string | undefined;
   if (kind === 'apprunner') {
     if (serviceArn === undefined) throw new ConfigurationError('service-arn', '', 'the ARN of the App Runner service');
@@ -64,7 +66,7 @@ export function parseRollbackInputs(read: InputReader, env: NodeJS.ProcessEnv): 
     if (asgName.length > 255)
       throw new ConfigurationError('asg-name', asgName, 'a group name of at most 255 characters');
     if (serviceArn !== undefined) throw new ConfigurationError('service-arn', serviceArn, 'empty when target is "asg"');
-    target = { kind, asgName };
+    target = { kind, asgName, bootTag };
   }
 
   const repository = validateRepositoryName(
@@ -77,8 +79,6 @@ export function parseRollbackInputs(read: InputReader, env: NodeJS.ProcessEnv): 
     'region',
     p.optional('region') ?? arnRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
   );
-  // The environment's own tag, not `latest`: a tag shared by environments would launch another environment's image.
-  const bootTag = validateTag('boot-tag', p.optional('boot-tag') ?? environmentTag(environment));
 
   const healthUrl = p.optional('health-url') ?? (kind === 'apprunner' ? '/health' : undefined);
   const expectedVersionText = p.optional('expected-version');

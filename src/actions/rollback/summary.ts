@@ -1,7 +1,7 @@
 import type { DeployRecord } from '../../core/record';
 import { describeRunning, type RollbackPlan, short } from '../../deploy/rollback-plan';
+import type { CurrentState } from '../../targets/target';
 import type { RollbackInputs } from './inputs';
-import type { CurrentState } from './targets';
 
 const sourceNames: Record<RollbackPlan['source'], string> = {
   'to-sha': 'the commit named in to-sha',
@@ -26,7 +26,7 @@ export function rollbackSummary(view: {
     ? `Rollback of ${inputs.environment}: ${record.outcome === 'succeeded' ? '✅ back on' : '❌ failed to go back to'} ${short(plan.commit)}`
     : `Rollback of ${inputs.environment} (dry run: nothing changed): would go back to ${short(plan.commit)}`;
   const rows: [string, string][] = [
-    ['Target', `${inputs.target.kind === 'apprunner' ? 'App Runner service' : 'Auto Scaling group'} ${current.name}`],
+    ['Target', current.label],
     ['Was running', describeRunning(current.running)],
     ['Rolled back to', `commit \`${plan.commit}\`, ${view.image}`],
     ['Chosen from', `${sourceNames[plan.source]}: ${plan.from}`],

@@ -47,7 +47,12 @@ export async function deployAppRunner(
     await inPhase(record, 'deploy', clock, async () => {
       service = await describeService(client, options.serviceArn);
       result.serviceUrl = serviceUrlOf(service.url);
-      record.target = { kind: 'apprunner', id: service.arn, ...(result.serviceUrl ? { url: result.serviceUrl } : {}) };
+      record.target = {
+        kind: 'apprunner',
+        id: service.arn,
+        resource: 'App Runner service',
+        ...(result.serviceUrl ? { url: result.serviceUrl } : {}),
+      };
       requireServiceUrl(service, options.verify);
       // CREATE_FAILED is not here: AWS documents UpdateService as the way to rebuild such a service.
       if (['DELETED', 'DELETE_FAILED'].includes(service.status)) {

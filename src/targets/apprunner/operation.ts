@@ -15,13 +15,13 @@ import { HealthCheckError, type HealthResult, redactUrl, waitUntilHealthy } from
 import { formatDuration, PollTimeoutError, poll } from '../../core/poller';
 import type { DeployRecord, Outcome } from '../../core/record';
 import { type ImageReference, resolveHealthUrl } from './image-reference';
-import type { AppRunnerDeps, OnBusy, VerifyOptions } from './types';
+import type { AppRunnerDeps, AppRunnerOnBusy, VerifyOptions } from './types';
 
 /** Shared state of one deploy or rollback: the deadline, the record, what was seen. */
 export interface Run {
   deps: AppRunnerDeps;
   serviceArn: string;
-  onBusy: OnBusy;
+  onBusy: AppRunnerOnBusy;
   deadline: number;
   timeoutMs: number;
   minDelayMs: number;
@@ -260,7 +260,7 @@ export class OperationTimeout extends DeployError {
 
 export function newRun(
   deps: AppRunnerDeps,
-  options: { serviceArn: string; onBusy: OnBusy; timeoutMs: number },
+  options: { serviceArn: string; onBusy: AppRunnerOnBusy; timeoutMs: number },
   delays: {
     minDelayMs?: number | undefined;
     maxDelayMs?: number | undefined;

@@ -13,7 +13,8 @@ export interface AppRunnerDeps {
   random?: () => number;
 }
 
-export type OnBusy = 'wait' | 'fail';
+/** What to do when the service is busy with another operation. */
+export type AppRunnerOnBusy = 'wait' | 'fail';
 
 /** The health check run after App Runner reports success. `url` may be a path ("/version") on the service URL. */
 export type VerifyOptions = Omit<HealthCheckOptions, 'clock' | 'signal' | 'logger'>;
@@ -24,7 +25,7 @@ export interface DeployAppRunnerOptions {
   image: string;
   /** Bounds waiting for a busy service plus waiting for our own operation. */
   timeoutMs: number;
-  onBusy: OnBusy;
+  onBusy: AppRunnerOnBusy;
   /** false: return once the deployment has started. */
   wait: boolean;
   record: DeployRecord;
@@ -53,7 +54,7 @@ export interface RollbackAppRunnerOptions {
   /** The image to go back to: by digest, so that a moved tag cannot bring anything else. */
   image: string;
   timeoutMs: number;
-  onBusy: OnBusy;
+  onBusy: AppRunnerOnBusy;
   record: DeployRecord;
   /** Checks that the old version answers again. */
   verify?: VerifyOptions;

@@ -41,7 +41,11 @@ export function pollSettings(deps: AsgDeps) {
   };
 }
 
-export type OnBusy = 'wait' | 'cancel' | 'fail';
+/** What to do when the group already has an active refresh. */
+export type AsgOnBusy = 'wait' | 'cancel' | 'fail';
+
+/** AWS's own default for MinHealthyPercentage, and ours. */
+export const DEFAULT_MIN_HEALTHY_PERCENTAGE = 90;
 
 export interface RefreshPreferences {
   minHealthyPercentage: number;
@@ -200,7 +204,7 @@ export async function waitForRefresh(
 }
 
 /** Deals with a refresh that is already running on the group, as on-busy says. */
-export async function clearTheWay(deps: AsgDeps, group: string, onBusy: OnBusy, timeoutMs: number): Promise<void> {
+export async function clearTheWay(deps: AsgDeps, group: string, onBusy: AsgOnBusy, timeoutMs: number): Promise<void> {
   const active = await activeRefresh(deps.autoscaling, group);
   if (!active) return;
   const what = `instance refresh ${active.id} (${describeProgress(active)})`;
@@ -230,7 +234,7 @@ export async function clearTheWay(deps: AsgDeps, group: string, onBusy: OnBusy, 
 export async function startWhenFree(
   deps: AsgDeps,
   request: StartInstanceRefreshCommandInput,
-  onBusy: OnBusy,
+  onBusy: AsgOnBusy,
   timeoutMs: number,
 ): Promise<string> {
   const group = request.AutoScalingGroupName ?? '';

@@ -1,0 +1,270 @@
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import { ecrClient, findImage, promoteImage } from '../../aws/ecr';
+import { ConfigurationError, DeployError } from '../../core/errors';
+import { type DeployRecord, inPhase, recordFailure, serializeRecord } from '../../core/record';
+import { commitContextFromEnv, commitOf, commitTag, environmentTag } from '../../core/tags';
+import { validateCommitSha } from '../../core/validate';
+import { markVerified, readPointers } from '../../deploy/pointers';
+import { rollBack } from '../../deploy/rollback';
+import { verifyNewVersion } from '../../deploy/verify';
+import type { Docker } from '../../docker/docker';
+import type { GitHubClient } from '../../github/client';
+import { openTarget } from '../../targets';
+import type { ImageByDigest, PollDelays, Target, TargetContext, TargetDeployResult } from '../../targets/target';
+import { execute as buildPush } from '../build-push/execute';
+import { group, innerStep } from '../compose';
+import { execute as report } from '../report/main';
+import type { ActionDeps } from '../runtime';
+import type { PipelineInputs } from './inputs';
+
+/** Replaceable parts, for tests. */
+export interface PipelineServices {
+  ecr?: ECRClient;
+  docker?: Docker;
+  cwd?: string;
+  /** The platform's SDK clients, by the names its target.ts documents. */
+  clients?: Record<string, unknown>;
+  github?: GitHubClient;
+  pollDelays?: PollDelays;
+}
+
+/**
+ * How long the report may take once the job is cancelled: the runner sends SIGTERM 7.5 s after SIGINT and kills
+ * the step 2.5 s later, so the report gets its own short deadline instead of the aborted signal.
+ */
+export const CANCELLED_REPORT_MS = 5_000;
+
+/** build-push → deploy → verify → roll back on failure → report, sharing one deploy record. */
+export async function execute(
+  deps: ActionDeps,
+  inputs: PipelineInputs,
+  services: PipelineServices = {},
+): Promise<void> {
+  const ecr = services.ecr ?? ecrClient(inputs.region, deps.env);
+  const context: TargetContext = {
+    region: inputs.region,
+    env: deps.env,
+    clock: deps.clock,
+    logger: deps.logger,
+    signal: deps.signal,
+    ecr,
+    ...(services.clients ? { clients: services.clients } : {}),
+    ...(services.pollDelays ? { pollDelays: services.pollDelays } : {}),
+  };
+  const target = await openTarget(inputs.target, context);
+  if (inputs.dryRun) return plan(deps, inputs, ecr, target);
+
+  const built = await group(deps.logger, `build and push ${inputs.repository}`, () =>
+    buildPush(innerStep(deps), inputs.build, {
+      ecr,
+      ...(services.docker ? { docker: services.docker } : {}),
+      ...(services.cwd ? { cwd: services.cwd } : {}),
+    }),
+  );
+  const record = built.record;
+  record.environment = inputs.environment;
+  if (built.error || !built.value?.digest) return finish(deps, inputs, target, record, built.error);
+  const image: ImageByDigest = {
+    uri: built.value.uri,
+    digest: built.value.digest,
+    repository: inputs.repository,
+    commit: record.commit,
+  };
+  deps.setOutput('image', image.uri);
+  deps.setOutput('digest', image.digest);
+
+  const timeoutMs = inputs.timeoutMinutes * 60_000;
+  const deployed = await group(deps.logger, `deploy to ${target.label}`, () => target.deploy(image, record, timeoutMs));
+  if (deployed.previous) deps.setOutput('previous-image', deployed.previous.image);
+  if (deployed.serviceUrl) deps.setOutput('service-url', deployed.serviceUrl);
+
+  if (deployed.failure) {
+    if (deployed.cancelled || deps.signal.aborted) return finish(deps, inputs, target, record, deployed.failure);
+    // The platform rolls a failed deployment back by itself where it can; a deploy that left a mix of versions
+    // is ours to undo.
+    if (deployed.needsRollback && inputs.rollbackOnFailure && deployed.previous) {
+      await rollbackTo(deps, inputs, target, record, deployed, `the deploy failed: ${deployed.failure.message}`);
+    }
+    return finish(deps, inputs, target, record, deployed.failure);
+  }
+
+  const healthUrl = inputs.healthUrl ?? `${deployed.serviceUrl ?? ''}${target.defaultHealthPath ?? '/health'}`;
+  try {
+    await group(deps.logger, 'verify the new version', () =>
+      verifyNewVersion(deps, record, {
+        healthUrl,
+        versionUrl: inputs.versionUrl ?? `${new URL(healthUrl).origin}/version`,
+        ...((inputs.expectedVersion ?? record.commit)
+          ? { expectedVersion: inputs.expectedVersion ?? record.commit }
+          : {}),
+        expectedStatus: inputs.expectedStatus,
+        timeoutMs: inputs.healthTimeoutMs,
+        intervalMs: inputs.healthIntervalMs,
+        consecutiveSuccesses: inputs.consecutiveSuccesses,
+      }),
+    );
+  } catch (error) {
+    if (deps.signal.aborted) {
+      // A cancelled job is not a failed check: no rollback is started that nothing would watch.
+      return finish(deps, inputs, target, record, error);
+    }
+    if (inputs.rollbackOnFailure && deployed.previous) {
+      await rollbackTo(deps, inputs, target, record, deployed, (error as Error).message);
+    } else {
+      record.outcome = 'failed';
+    }
+    return finish(deps, inputs, target, record, error);
+  }
+
+  record.outcome = 'succeeded';
+  await inPhase(record, 'promote', deps.clock, () => promote(deps, inputs, ecr, image.digest)).catch((error: unknown) =>
+    deps.logger.warning((error as Error).message),
+  );
+  return finish(deps, inputs, target, record);
+}
+
+/** Moves the environment's pointer tags and its own tag (and `latest`, for latest-environment) to the verified image. */
+async function promote(deps: ActionDeps, inputs: PipelineInputs, ecr: ECRClient, digest: string): Promise<void> {
+  await markVerified(ecr, {
+    repository: inputs.repository,
+    environment: inputs.environment,
+    digest,
+    logger: deps.logger,
+  });
+  const tags = [environmentTag(inputs.environment), ...(inputs.movesLatest ? ['latest'] : [])];
+  await promoteImage(ecr, { repository: inputs.repository, source: digest, tags, logger: deps.logger });
+  deps.logger.info(
+    `Verified: moved ${tags.map((tag) => `${inputs.repository}:${tag}`).join(' and ')} to ${digest}` +
+      (inputs.movesLatest
+        ? ` (${inputs.environment} is latest-environment).`
+        : `; latest not moved (${inputs.latestEnvironment ? `latest-environment is ${inputs.latestEnvironment}` : 'no latest-environment is set'}).`),
+  );
+}
+
+/** Rolls the target back to the image it ran before this deploy, and checks that image answers again. */
+async function rollbackTo(
+  deps: ActionDeps,
+  inputs: PipelineInputs,
+  target: Target,
+  record: DeployRecord,
+  deployed: TargetDeployResult,
+  reason: string,
+): Promise<void> {
+  const previous = deployed.previous as NonNullable<TargetDeployResult['previous']>;
+  const failure = await group(deps.logger, `roll back to ${previous.image}`, () => {
+    deps.logger.warning(`Rolling back: ${reason}`);
+    return rollBack(
+      target,
+      {
+        image: {
+          uri: previous.image,
+          digest: previous.digest ?? '',
+          repository: inputs.repository,
+          ...(record.previous?.commit ? { commit: record.previous.commit } : {}),
+        },
+        record,
+        timeoutMs: inputs.timeoutMinutes * 60_000,
+        reason,
+        undoing: deployed,
+        verify: {
+          // A path is resolved against the service URL by targets that have one.
+          url: inputs.healthUrl ?? target.defaultHealthPath ?? '/health',
+          expectedStatus: inputs.expectedStatus,
+          intervalMs: inputs.healthIntervalMs,
+          consecutiveSuccesses: inputs.consecutiveSuccesses,
+          timeoutMs: inputs.healthTimeoutMs,
+        },
+      },
+      deps.logger,
+    );
+  });
+  if (failure) deps.logger.error(`The rollback failed too: ${failure.message}`);
+}
+
+/** Reports (never fatal), writes the outputs, and fails the step when the deploy did not succeed. */
+async function finish(
+  deps: ActionDeps,
+  inputs: PipelineInputs,
+  target: Target,
+  record: DeployRecord,
+  error?: unknown,
+): Promise<void> {
+  const cancelled = deps.signal.aborted;
+  if (error && cancelled && record.outcome !== 'succeeded') {
+    recordFailure(record, 'cancelled', (error as Error).message);
+    deps.logger.warning(
+      `The job was cancelled: ${inputs.environment} was left as the log above says, and nothing was rolled back ` +
+        `by this run. To finish the rollback: ${rollbackCommand(inputs, target)}`,
+    );
+  }
+  if (error && record.outcome === 'in-progress') record.outcome = 'failed';
+  if (error && !record.error) record.error = (error as Error).message;
+  deps.setOutput('outcome', record.outcome);
+  deps.setOutput('record', serializeRecord(record));
+  // After a cancellation the job's signal is aborted: the report gets a short deadline of its own.
+  const reportDeps = cancelled ? { ...deps, signal: AbortSignal.timeout(CANCELLED_REPORT_MS) } : deps;
+  try {
+    await group(deps.logger, 'report', () =>
+      report(innerStep(reportDeps, { summary: true }), { ...inputs.report, record }),
+    );
+  } catch (reportError) {
+    // What GitHub refuses is only a warning (a report must not turn a good deploy red); a report that cannot run at
+    // all because of its inputs is a failure, never a silent exit 0.
+    if (reportError instanceof ConfigurationError) throw reportError;
+    deps.logger.warning(`Could not report: ${(reportError as Error).message}`);
+  }
+  if (!error) {
+    deps.logger.info(`Deployed ${record.image?.uri ?? ''} to ${inputs.environment}: ${record.outcome}.`);
+    return;
+  }
+  const what =
+    record.outcome === 'rolled-back'
+      ? `rolled back to ${record.previous?.image ?? 'the previous image'}`
+      : record.outcome;
+  throw new DeployError(`The deploy to ${inputs.environment} did not succeed (${what}): ${(error as Error).message}`, {
+    cause: error,
+  });
+}
+
+/** The CLI command that rolls the environment back to its previous verified image. */
+function rollbackCommand(inputs: PipelineInputs, target: Target): string {
+  const names = Object.entries(target.identity).map(([name, value]) => `--${name} ${value}`);
+  return [
+    'npx aws-deploy-kit rollback',
+    `--environment ${inputs.environment}`,
+    `--target ${target.kind}`,
+    ...names,
+    `--repository ${inputs.repository}`,
+    `--region ${inputs.region}`,
+  ].join(' ');
+}
+
+/** --dry-run: what would be built or reused, pushed, deployed, and the rollback target. Changes nothing. */
+async function plan(deps: ActionDeps, inputs: PipelineInputs, ecr: ECRClient, target: Target): Promise<void> {
+  const log = deps.logger;
+  const commit = inputs.commit ? validateCommitSha('commit', inputs.commit) : commitOf(commitContextFromEnv(deps.env));
+  const existing = await findImage(ecr, inputs.repository, commitTag(commit));
+  log.info(`Plan for ${inputs.environment} (dry run: nothing is changed)`);
+  log.info(`  commit   ${commit}`);
+  log.info(
+    existing
+      ? `  image    reuse ${inputs.repository}:${commitTag(commit)} (${existing.digest}): nothing is built`
+      : `  image    build and push ${inputs.repository}:${commitTag(commit)}`,
+  );
+  const deploy = await target.planDeploy(inputs.repository);
+  log.info(`  deploy   ${deploy.line}`);
+  log.info(
+    `  running  ${deploy.running ?? '(nothing yet)'}: the automatic rollback target if the new version fails its checks`,
+  );
+  const moved = [environmentTag(inputs.environment), ...(inputs.movesLatest ? ['latest'] : [])];
+  log.info(
+    `  verified move ${moved.map((tag) => `${inputs.repository}:${tag}`).join(' and ')} to the image` +
+      (inputs.movesLatest ? '' : ' (latest is not moved: this environment is not latest-environment)'),
+  );
+  const pointers = await readPointers(ecr, inputs.repository, inputs.environment);
+  const manual = pointers.previous ?? pointers.current;
+  log.info(
+    `  rollback a manual rollback now would go to ${manual ? `${manual.commit ?? '(no sha tag)'} ${manual.digest}` : '(no verified deploy recorded in ECR yet)'}`,
+  );
+  deps.setOutput('outcome', 'planned');
+}
