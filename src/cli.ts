@@ -1,10 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { run as deploy } from './actions/pipeline/main';
-import { run as promote } from './actions/promote/main';
 import { run as rollback } from './actions/rollback/main';
 import type { ActionDeps } from './actions/runtime';
 import { inputReader, parseArgs } from './cli/args';
-import { renderStatus, runStatus, STATUS_INPUTS } from './cli/status';
 import { terminalDeps } from './cli/terminal';
 import { ConfigurationError } from './core/errors';
 
@@ -114,12 +112,14 @@ const commands: Record<string, Command> = {
   promote: {
     summary: 'Point tags at an image already in ECR (by tag or digest) without pulling or pushing it.',
     inputs: ['repository', 'source', 'tags', 'region'],
-    run: (deps) => promote(deps),
+    // Loaded when run: each command loads only the AWS clients it uses, after its arguments were checked.
+    run: async (deps) => (await import(/* webpackMode: "eager" */ './actions/promote/main')).run(deps),
   },
   status: {
     summary: 'Show what each environment runs (its deployed-<env> tag in ECR) and its rollback target.',
-    inputs: STATUS_INPUTS,
+    inputs: ['repository', 'region', 'environments'],
     async run(deps, json) {
+      const { renderStatus, runStatus } = await import(/* webpackMode: "eager" */ './cli/status');
       const statuses = await runStatus(deps);
       if (!json) process.stdout.write(`${renderStatus(deps.getInput('repository'), statuses)}\n`);
       return statuses;

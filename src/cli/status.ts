@@ -6,8 +6,6 @@ import { inputParser } from '../core/input';
 import { validateRegion, validateRepositoryName } from '../core/validate';
 import { type PointedImage, readPointers } from '../deploy/pointers';
 
-export const STATUS_INPUTS = ['repository', 'region', 'environments'] as const;
-
 export interface EnvironmentStatus {
   environment: string;
   deployed?: { commit?: string; digest: string };
