@@ -1,6 +1,7 @@
 import { cell, code, table } from '../core/markdown';
 import { formatDuration } from '../core/poller';
 import type { DeployRecord, PhaseName, RecordPhase } from '../core/record';
+import { redactUrl } from '../core/redact';
 
 /** Where a deploy stands, as the comment's headline says it. */
 export type DisplayPhase = 'building' | 'deploying' | 'verifying' | 'rolling back' | 'live' | 'rolled back' | 'failed';
@@ -98,16 +99,12 @@ function failedStep(record: DeployRecord): DisplayPhase | undefined {
   return failed ? stepOf[failed.name] : undefined;
 }
 
-/** A URL safe to show: http(s) only, and never with credentials in it. */
+/** A URL safe to show and link to: http(s) only, and never with credentials in it (dropped, not masked). */
 export function safeUrl(url: string | undefined): string | undefined {
   if (!url) return undefined;
   try {
-    const parsed = new URL(url);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return undefined;
-    if (!parsed.username && !parsed.password) return url;
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.toString();
+    const { protocol } = new URL(url);
+    return protocol === 'http:' || protocol === 'https:' ? redactUrl(url, '') : undefined;
   } catch {
     return undefined;
   }

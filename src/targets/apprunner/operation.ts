@@ -11,9 +11,10 @@ import {
   updateServiceImage,
 } from '../../aws/apprunner';
 import { DeployError } from '../../core/errors';
-import { HealthCheckError, type HealthResult, redactUrl, waitUntilHealthy } from '../../core/health';
+import { HealthCheckError, type HealthResult, waitUntilHealthy } from '../../core/health';
 import { formatDuration, PollTimeoutError, poll } from '../../core/poller';
 import type { DeployRecord, Outcome } from '../../core/record';
+import { redactUrl } from '../../core/redact';
 import { type ImageReference, resolveHealthUrl } from './image-reference';
 import type { AppRunnerDeps, OnBusy, VerifyOptions } from './types';
 
