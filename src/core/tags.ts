@@ -33,8 +33,30 @@ export function commitOf(context: CommitContext): string {
   return validateCommitSha(head ? 'pull_request.head.sha' : 'GITHUB_SHA', head ?? context.sha);
 }
 
+/** The tag naming an image by the commit it was built from: `sha-<commit>` (7 to 40 hex digits when read back). */
 export function commitTag(sha: string): string {
   return `sha-${sha}`;
+}
+
+const commitTagPattern = /^sha-([0-9a-f]{7,40})$/;
+
+/** The commit a `sha-<commit>` tag names, or undefined for any other tag. */
+export function commitOfTag(tag: string): string | undefined {
+  return commitTagPattern.exec(tag)?.[1];
+}
+
+export function isCommitTag(tag: string): boolean {
+  return commitOfTag(tag) !== undefined;
+}
+
+/** The commit an image was built from, read from its `sha-<commit>` tags: the longest, when short and full ones both exist. */
+export function commitFromTags(tags: readonly string[]): string | undefined {
+  let best: string | undefined;
+  for (const tag of tags) {
+    const commit = commitOfTag(tag);
+    if (commit && (!best || commit.length > best.length)) best = commit;
+  }
+  return best;
 }
 
 /** The sha tag first, then the extra tags, validated and without repeats. */

@@ -9,7 +9,7 @@ import {
 } from '../aws/ecr';
 import { DeployError } from '../core/errors';
 import { type Logger, silentLogger } from '../core/logger';
-import { environmentPointerTag } from '../core/tags';
+import { commitFromTags, environmentPointerTag } from '../core/tags';
 
 /**
  * The ECR half of "where the previous good commit lives": two tags per environment, moved by retag only after a deploy
@@ -26,14 +26,8 @@ export interface PointedImage extends FoundImage {
   commit?: string;
 }
 
-/** The commit an image was built from, read from its `sha-<40 hex>` tag. */
-export function commitFromTags(tags: readonly string[]): string | undefined {
-  for (const tag of tags) {
-    const match = /^sha-([0-9a-f]{7,40})$/.exec(tag);
-    if (match) return match[1];
-  }
-  return undefined;
-}
+// Still imported from here by src/actions/rollback/targets.ts; new code imports it from core/tags.
+export { commitFromTags };
 
 async function pointed(client: ECRClient, repository: string, tag: string): Promise<PointedImage | undefined> {
   const image = await findImage(client, repository, tag);

@@ -9,7 +9,8 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { canMoveTag } from '../../src/aws/ecr';
 import { captureLogger } from '../../src/core/logger';
-import { commitFromTags, markVerified, pointerTags, readPointers } from '../../src/deploy/pointers';
+import { commitFromTags } from '../../src/core/tags';
+import { markVerified, pointerTags, readPointers } from '../../src/deploy/pointers';
 
 const ecr = mockClient(ECRClient);
 const client = new ECRClient({ region: 'us-east-1' });
