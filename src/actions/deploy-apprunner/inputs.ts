@@ -4,7 +4,7 @@ import { type DeployRecord, newRecord, parseRecord, runFromEnv } from '../../cor
 import { commitContextFromEnv, commitOf } from '../../core/tags';
 import { validateAppRunnerServiceArn, validateRegion } from '../../core/validate';
 import { parseImageReference } from '../../targets/apprunner/image-reference';
-import type { OnBusy, VerifyOptions } from '../../targets/apprunner/types';
+import type { AppRunnerOnBusy, VerifyOptions } from '../../targets/apprunner/types';
 import { parseHealthInputs } from '../health-check/inputs';
 
 export interface DeployAppRunnerInputs {
@@ -14,7 +14,7 @@ export interface DeployAppRunnerInputs {
   region: string;
   wait: boolean;
   timeoutMs: number;
-  onBusy: OnBusy;
+  onBusy: AppRunnerOnBusy;
   /** The record given as input, or a new one for this commit. */
   record: DeployRecord;
   verify?: VerifyOptions;

@@ -1,6 +1,7 @@
 import type { AppRunnerClient } from '@aws-sdk/client-apprunner';
 import { appRunnerClient } from '../../aws/apprunner';
 import { facts, quote } from '../../core/markdown';
+import type { PollDelays } from '../../core/poller';
 import { serializeRecord } from '../../core/record';
 import { deployAppRunner } from '../../targets/apprunner/deploy';
 import type { AppRunnerDeployResult } from '../../targets/apprunner/types';
@@ -10,9 +11,8 @@ import { parseDeployAppRunnerInputs } from './inputs';
 /** Replaceable parts, for tests. */
 export interface DeployAppRunnerServices {
   client?: AppRunnerClient;
-  /** Poll delays of the operation (tests shorten them); 2 s and 10 s otherwise. */
-  minDelayMs?: number;
-  maxDelayMs?: number;
+  /** Poll delays of the operation (tests shorten them); DEFAULT_POLL_DELAYS otherwise. */
+  pollDelays?: PollDelays;
 }
 
 export async function run(deps: ActionDeps, services: DeployAppRunnerServices = {}): Promise<void> {
@@ -29,8 +29,7 @@ export async function run(deps: ActionDeps, services: DeployAppRunnerServices = 
       record: inputs.record,
       rollbackOnFailure: inputs.rollbackOnFailure,
       ...(inputs.verify ? { verify: inputs.verify } : {}),
-      ...(services.minDelayMs !== undefined ? { minDelayMs: services.minDelayMs } : {}),
-      ...(services.maxDelayMs !== undefined ? { maxDelayMs: services.maxDelayMs } : {}),
+      ...(services.pollDelays ? { pollDelays: services.pollDelays } : {}),
     },
   );
   writeOutputs(deps, result);

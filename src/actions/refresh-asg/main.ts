@@ -5,6 +5,7 @@ import { autoScalingClient } from '../../aws/autoscaling';
 import { ecrClient } from '../../aws/ecr';
 import { elbv2Client } from '../../aws/elbv2';
 import { facts, quote } from '../../core/markdown';
+import type { PollDelays } from '../../core/poller';
 import { type DeployRecord, endPhase, serializeRecord, startPhase } from '../../core/record';
 import { type BootTag, ecrBootTag } from '../../targets/asg/boot-tag';
 import { type AsgDeployResult, deployAsg } from '../../targets/asg/deploy';
@@ -16,7 +17,8 @@ export interface RefreshAsgServices {
   autoscaling?: AutoScalingClient;
   elbv2?: ElasticLoadBalancingV2Client;
   ecr?: ECRClient;
-  pollDelays?: { minDelayMs: number; maxDelayMs: number };
+  /** Delays between looks at the refresh (tests shorten them); DEFAULT_POLL_DELAYS otherwise. */
+  pollDelays?: PollDelays;
 }
 
 /** What the post step needs to find (and cancel) a refresh the main step left running. */

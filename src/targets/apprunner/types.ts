@@ -3,6 +3,7 @@ import type { Clock } from '../../core/clock';
 import type { DeployError } from '../../core/errors';
 import type { HealthCheckOptions, HealthResult } from '../../core/health';
 import type { Logger } from '../../core/logger';
+import type { PollDelays } from '../../core/poller';
 import type { DeployRecord } from '../../core/record';
 
 export interface AppRunnerDeps {
@@ -13,7 +14,7 @@ export interface AppRunnerDeps {
   random?: () => number;
 }
 
-export type OnBusy = 'wait' | 'fail';
+export type AppRunnerOnBusy = 'wait' | 'fail';
 
 /** The health check run after App Runner reports success. `url` may be a path ("/version") on the service URL. */
 export type VerifyOptions = Omit<HealthCheckOptions, 'clock' | 'signal' | 'logger'>;
@@ -24,16 +25,15 @@ export interface DeployAppRunnerOptions {
   image: string;
   /** Bounds waiting for a busy service plus waiting for our own operation. */
   timeoutMs: number;
-  onBusy: OnBusy;
+  onBusy: AppRunnerOnBusy;
   /** false: return once the deployment has started. */
   wait: boolean;
   record: DeployRecord;
   verify?: VerifyOptions;
   /** Roll back to the previous image when `verify` fails after App Runner reported success. */
   rollbackOnFailure?: boolean;
-  /** Poll delays for the operation; defaults 2 s and 10 s. */
-  minDelayMs?: number;
-  maxDelayMs?: number;
+  /** Poll delays for the operation; DEFAULT_POLL_DELAYS otherwise. */
+  pollDelays?: PollDelays;
 }
 
 export interface AppRunnerDeployResult {
@@ -53,12 +53,12 @@ export interface RollbackAppRunnerOptions {
   /** The image to go back to: by digest, so that a moved tag cannot bring anything else. */
   image: string;
   timeoutMs: number;
-  onBusy: OnBusy;
+  onBusy: AppRunnerOnBusy;
   record: DeployRecord;
   /** Checks that the old version answers again. */
   verify?: VerifyOptions;
   /** Why the rollback happens, for the log. */
   reason?: string;
-  minDelayMs?: number;
-  maxDelayMs?: number;
+  /** Poll delays for the operation; DEFAULT_POLL_DELAYS otherwise. */
+  pollDelays?: PollDelays;
 }

@@ -14,8 +14,8 @@ import type { BootTag } from './boot-tag';
 import { describeHealthCheckMode, ReplacementUnhealthyError, replacementWatch } from './health-watch';
 import {
   type AsgDeps,
+  type AsgOnBusy,
   clearTheWay,
-  type OnBusy,
   outcomeOf,
   RefreshFailedError,
   type RefreshPreferences,
@@ -34,7 +34,7 @@ export interface AsgDeployOptions {
   digest?: string;
   preferences: RefreshPreferences;
   launchTemplateVersion?: string;
-  onBusy: OnBusy;
+  onBusy: AsgOnBusy;
   /** false: start the refresh and return at once. */
   wait: boolean;
   timeoutMs: number;
