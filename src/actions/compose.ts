@@ -21,11 +21,3 @@ export function innerStep(deps: ActionDeps, options: { summary?: boolean } = {})
     ...(options.summary ? {} : { writeSummary: async () => {} }),
   };
 }
-
-/** Runs `work` as a collapsible group of the log. */
-export async function group<T>(logger: ActionDeps['logger'], title: string, work: () => Promise<T>): Promise<T> {
-  const grouped = logger as ActionDeps['logger'] & { group?: (title: string, work: () => Promise<T>) => Promise<T> };
-  if (grouped.group) return grouped.group(title, work);
-  logger.info(`\n━━ ${title} ━━`);
-  return work();
-}

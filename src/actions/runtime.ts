@@ -2,7 +2,7 @@ import * as core from '@actions/core';
 import { type Clock, systemClock } from '../core/clock';
 import { ConfigurationError, DeployError } from '../core/errors';
 import type { InputReader } from '../core/input';
-import type { Logger } from '../core/logger';
+import { flatGroups, type Logger } from '../core/logger';
 
 /** Everything an action's main.ts touches outside itself, passed in so tests can replace any of it. */
 export interface ActionDeps {
@@ -35,6 +35,8 @@ export function actionDeps(): ActionDeps {
       warning: (m) => core.warning(m),
       error: (m) => core.error(m),
       debug: (m) => core.debug(m),
+      // A collapsible group in the runner's log; core.group ends it however fn ends.
+      group: flatGroups((title, fn) => core.group(title, fn)),
     },
     env: process.env,
     clock: systemClock,

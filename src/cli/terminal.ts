@@ -1,6 +1,7 @@
 import type { ActionDeps } from '../actions/runtime';
 import { systemClock } from '../core/clock';
 import { DeployError } from '../core/errors';
+import { flatGroups } from '../core/logger';
 
 export interface TerminalRun {
   deps: ActionDeps;
@@ -37,6 +38,11 @@ export function terminalDeps(getInput: (name: string) => string, env: NodeJS.Pro
       debug: (m) => {
         if (env.ADK_DEBUG) print('debug: ', m);
       },
+      // No collapsing in a terminal: a heading line before the group's lines.
+      group: flatGroups((title, fn) => {
+        print('', `\n━━ ${title} ━━`);
+        return fn();
+      }),
     },
     env,
     clock: systemClock,

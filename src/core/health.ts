@@ -5,6 +5,7 @@ import { systemClock } from './clock';
 import { DeployError } from './errors';
 import { type Logger, silentLogger } from './logger';
 import { formatDuration, PollTimeoutError, poll } from './poller';
+import { redactUrl } from './redact';
 
 /** What a healthy answer looks like, and how long to keep asking. */
 export interface HealthCheckOptions {
@@ -77,23 +78,6 @@ function formatBudget(ms: number): string {
 
 /** A redirect to another host: never followed, since the answer would not be about the service being checked. */
 class ForeignRedirect extends Error {}
-
-/**
- * A URL fit for a log line, an error message or the record: credentials in it (https://user:password@host/health, a
- * basic-auth staging site) are still sent by the probe, but shown as ***.
- */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (!parsed.username && !parsed.password) return url;
-    parsed.username = '***';
-    parsed.password = '';
-    return parsed.href;
-  } catch {
-    // A path ("/version") or not a URL: nothing to hide.
-    return url;
-  }
-}
 
 /** Describes an answer in one line: `HTTP 404 "Not Found"` or the network error. */
 export function describeResponse(response: ProbeResponse | undefined): string {

@@ -5,7 +5,19 @@ import { type Logger, silentLogger } from './logger';
 /** What one look at the thing being waited for found. */
 export type PollOutcome<T> = { done: true; value: T } | { done: false; progress?: string };
 
-export interface PollOptions<T> {
+/** How often a wait looks, after its immediate first look. */
+export interface PollDelays {
+  /** First delay; later delays double up to maxDelayMs. */
+  minDelayMs: number;
+  /** Cap on one delay: bounds how late the end of an operation is noticed. */
+  maxDelayMs: number;
+}
+
+/** 2 s doubling up to 10 s: at most 10 s late, about 32 looks for a 5-minute wait. */
+export const DEFAULT_POLL_DELAYS: Readonly<PollDelays> = { minDelayMs: 2_000, maxDelayMs: 10_000 };
+
+/** The delays are DEFAULT_POLL_DELAYS unless set. */
+export interface PollOptions<T> extends Partial<PollDelays> {
   /** Said in progress lines and errors: "App Runner operation 5f0c…". */
   what: string;
   /**
@@ -16,10 +28,6 @@ export interface PollOptions<T> {
   check: (attempt: number, look: LookContext) => Promise<PollOutcome<T>>;
   /** Give up this long after the first look. */
   timeoutMs: number;
-  /** First delay; later delays double up to maxDelayMs. */
-  minDelayMs?: number;
-  /** Cap on one delay: bounds how late the end of an operation is noticed. */
-  maxDelayMs?: number;
   /**
    * How long one look may take at most (e.g. an HTTP request timeout). The last look starts this long before the
    * deadline when there is room, so that it can finish instead of being cut short.
@@ -97,8 +105,8 @@ export async function poll<T>(options: PollOptions<T>): Promise<T> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const random = options.random ?? Math.random;
-  const minDelay = options.minDelayMs ?? 2_000;
-  const maxDelay = Math.max(minDelay, options.maxDelayMs ?? 10_000);
+  const minDelay = options.minDelayMs ?? DEFAULT_POLL_DELAYS.minDelayMs;
+  const maxDelay = Math.max(minDelay, options.maxDelayMs ?? DEFAULT_POLL_DELAYS.maxDelayMs);
   const maxTransient = options.maxTransientErrors ?? 8;
   const started = clock.now();
   const deadline = started + options.timeoutMs;

@@ -1,6 +1,6 @@
 import type { Clock } from './clock';
 import { ConfigurationError } from './errors';
-import { redactUrl } from './health';
+import { redactUrl } from './redact';
 
 /**
  * The deploy record: the one value that flows through every action (see DESIGN.md "The data that flows through").

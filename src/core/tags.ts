@@ -33,8 +33,30 @@ export function commitOf(context: CommitContext): string {
   return validateCommitSha(head ? 'pull_request.head.sha' : 'GITHUB_SHA', head ?? context.sha);
 }
 
+/** The tag naming an image by the commit it was built from: `sha-<commit>` (7 to 40 hex digits when read back). */
 export function commitTag(sha: string): string {
   return `sha-${sha}`;
+}
+
+const commitTagPattern = /^sha-([0-9a-f]{7,40})$/;
+
+/** The commit a `sha-<commit>` tag names, or undefined for any other tag. */
+export function commitOfTag(tag: string): string | undefined {
+  return commitTagPattern.exec(tag)?.[1];
+}
+
+export function isCommitTag(tag: string): boolean {
+  return commitOfTag(tag) !== undefined;
+}
+
+/** The commit an image was built from, read from its `sha-<commit>` tags: the longest, when short and full ones both exist. */
+export function commitFromTags(tags: readonly string[]): string | undefined {
+  let best: string | undefined;
+  for (const tag of tags) {
+    const commit = commitOfTag(tag);
+    if (commit && (!best || commit.length > best.length)) best = commit;
+  }
+  return best;
 }
 
 /** The sha tag first, then the extra tags, validated and without repeats. */
@@ -47,24 +69,15 @@ export function imageTags(sha: string, extra: readonly string[], input = 'tags')
   return tags;
 }
 
-/** The tag that points at the image an environment last verified: moved only after the deploy is verified. */
 /** The tag named after an environment ("Production EU" -> "production-eu"), moved after a verified deploy. */
 export function environmentTag(environment: string): string {
   return environment.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-');
 }
 
+/** The tag that points at the image an environment last verified: moved only after the deploy is verified. */
 export function environmentPointerTag(environment: string): string {
   const tag = `deployed-${environmentTag(environment)}`;
   if (tag.length > 128)
     throw new ConfigurationError('environment', environment, 'an environment name of at most 119 characters');
   return tag;
-}
-
-/** The commit of an image from its sha-<commit> tag, if it has one. */
-export function commitFromTags(tags: readonly string[]): string | undefined {
-  for (const tag of tags) {
-    const match = /^sha-([0-9a-f]{7,40})$/.exec(tag);
-    if (match) return match[1];
-  }
-  return undefined;
 }

@@ -2,7 +2,7 @@ import { type FoundImage, isPullable, unpullableReason } from '../aws/ecr';
 import { DeployError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { DeployRecord } from '../core/record';
-import { commitFromTags, commitTag } from '../core/tags';
+import { commitFromTags, commitOfTag, commitTag, isCommitTag } from '../core/tags';
 import { describeGitHubError } from '../github/client';
 import type { PreviousDeployment } from '../github/deployments';
 import { type PointedImage, pointerTags } from './pointers';
@@ -154,14 +154,14 @@ async function planToSha(
     const matches = new Map<string, FoundImage>();
     for (const candidate of await sources.listTaggedImages()) {
       const hit = candidate.tags.some((tag) => {
-        const commit = /^sha-([0-9a-f]{7,40})$/.exec(tag)?.[1];
+        const commit = commitOfTag(tag);
         return commit !== undefined && (commit.startsWith(sha) || sha.startsWith(commit));
       });
       if (hit) matches.set(candidate.digest, candidate);
     }
     if (matches.size > 1) {
       const listed = [...matches.values()]
-        .map((m) => `${m.tags.filter((t) => t.startsWith('sha-')).join(', ')} (${m.digest})`)
+        .map((m) => `${m.tags.filter(isCommitTag).join(', ')} (${m.digest})`)
         .join('; ');
       throw new RollbackRefusedError(
         `to-sha ${sha} is ambiguous: ${matches.size} images in the ECR repository ${repository} have a matching ` +
@@ -177,7 +177,7 @@ async function planToSha(
         'cannot be rolled back to: rebuild that commit with the deploy workflow instead. Nothing was changed.',
     );
   }
-  const commit = longestCommit(image.tags) ?? sha;
+  const commit = commitFromTags(image.tags) ?? sha;
   if (!isPullable(image)) {
     throw new RollbackRefusedError(
       `The image of commit ${sha} (${image.digest}) cannot be rolled back to: ${unpullableReason(image)}. Restore it ` +
@@ -193,19 +193,10 @@ async function planToSha(
     digest: image.digest,
     tags: image.tags,
     source: 'to-sha',
-    from: `to-sha ${sha}: the ECR image tagged ${image.tags.find((t) => t.startsWith('sha-')) ?? commitTag(commit)}`,
+    from: `to-sha ${sha}: the ECR image tagged ${image.tags.find(isCommitTag) ?? commitTag(commit)}`,
     current: request.current,
     notes,
   };
-}
-
-function longestCommit(tags: readonly string[]): string | undefined {
-  let best: string | undefined;
-  for (const tag of tags) {
-    const commit = /^sha-([0-9a-f]{7,40})$/.exec(tag)?.[1];
-    if (commit && (!best || commit.length > best.length)) best = commit;
-  }
-  return best;
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { Clock } from '../core/clock';
-import { HealthCheckError, redactUrl, waitUntilHealthy } from '../core/health';
+import { HealthCheckError, waitUntilHealthy } from '../core/health';
 import type { Logger } from '../core/logger';
 import { type DeployRecord, inPhase, recordHealth } from '../core/record';
+import { redactUrl } from '../core/redact';
 
 export interface VerifyPlan {
   /** Must answer `expectedStatus` `consecutiveSuccesses` times in a row. */

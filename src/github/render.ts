@@ -1,5 +1,7 @@
+import { cell, code, table } from '../core/markdown';
 import { formatDuration } from '../core/poller';
 import type { DeployRecord, PhaseName, RecordPhase } from '../core/record';
+import { redactUrl } from '../core/redact';
 
 /** Where a deploy stands, as the comment's headline says it. */
 export type DisplayPhase = 'building' | 'deploying' | 'verifying' | 'rolling back' | 'live' | 'rolled back' | 'failed';
@@ -97,30 +99,12 @@ function failedStep(record: DeployRecord): DisplayPhase | undefined {
   return failed ? stepOf[failed.name] : undefined;
 }
 
-/** Table-cell text: no pipes or line breaks to break the table, no HTML to inject. */
-export function cell(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/\|/g, '\\|')
-    .replace(/\r?\n/g, '<br>');
-}
-
-function code(text: string): string {
-  return `\`${text.replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
-}
-
-/** A URL safe to show: http(s) only, and never with credentials in it. */
+/** A URL safe to show and link to: http(s) only, and never with credentials in it (dropped, not masked). */
 export function safeUrl(url: string | undefined): string | undefined {
   if (!url) return undefined;
   try {
-    const parsed = new URL(url);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return undefined;
-    if (!parsed.username && !parsed.password) return url;
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.toString();
+    const { protocol } = new URL(url);
+    return protocol === 'http:' || protocol === 'https:' ? redactUrl(url, '') : undefined;
   } catch {
     return undefined;
   }
@@ -210,9 +194,7 @@ export function renderFacts(record: DeployRecord, ctx: RenderContext): string {
     ['Error', record.error ? cell(record.error) : undefined],
     ['Run', ctx.runUrl ? link(cell(ctx.runUrl.replace(/^https?:\/\/[^/]+\//, '')), ctx.runUrl) : undefined],
   ];
-  const lines = ['| | |', '|---|---|'];
-  for (const [name, value] of rows) if (value !== undefined) lines.push(`| **${name}** | ${value} |`);
-  return lines.join('\n');
+  return table(rows.flatMap(([name, value]) => (value !== undefined ? [[`**${name}**`, value]] : [])));
 }
 
 function durationsText(record: DeployRecord, now: number): string | undefined {
@@ -230,12 +212,13 @@ function durationsText(record: DeployRecord, now: number): string | undefined {
 export function renderPhases(record: DeployRecord, ctx: RenderContext): string {
   if (record.phases.length === 0) return '_No phase has started yet._';
   const icon = { running: '⏳', succeeded: '✅', failed: '❌', skipped: '⏭️' } as const;
-  const lines = ['| Phase | Status | Duration | Detail |', '|---|---|---|---|'];
-  for (const p of record.phases) {
-    const duration = p.status === 'skipped' ? '' : formatDuration(phaseMs(p, ctx.now));
-    lines.push(`| ${p.name} | ${icon[p.status]} ${p.status} | ${duration} | ${p.detail ? cell(p.detail) : ''} |`);
-  }
-  return lines.join('\n');
+  const rows = record.phases.map((p) => [
+    p.name,
+    `${icon[p.status]} ${p.status}`,
+    p.status === 'skipped' ? '' : formatDuration(phaseMs(p, ctx.now)),
+    p.detail ? cell(p.detail) : '',
+  ]);
+  return table(rows, ['Phase', 'Status', 'Duration', 'Detail']);
 }
 
 /** Task text Mermaid accepts: no colon, semicolon or hash, which end or comment a task line. */

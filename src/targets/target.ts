@@ -3,6 +3,7 @@ import type { Clock } from '../core/clock';
 import type { DeployError } from '../core/errors';
 import type { HealthCheckOptions } from '../core/health';
 import type { Logger } from '../core/logger';
+import type { PollDelays } from '../core/poller';
 import type { DeployRecord } from '../core/record';
 
 /**
@@ -10,12 +11,6 @@ import type { DeployRecord } from '../core/record';
  * platform. A platform is one folder of src/targets/ that implements `Target`; src/targets/index.ts is the only
  * place that knows which folders exist. Nothing above this interface compares platform names.
  */
-
-/** Delays between two looks at a platform operation. */
-export interface PollDelays {
-  minDelayMs: number;
-  maxDelayMs: number;
-}
 
 /** What every platform operation is given. */
 export interface TargetContext {

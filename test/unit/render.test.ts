@@ -1,6 +1,6 @@
+import { cell } from '../../src/core/markdown';
 import { type DeployRecord, newRecord } from '../../src/core/record';
 import {
-  cell,
   displayPhase,
   progressLine,
   type RenderContext,

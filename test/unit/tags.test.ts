@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseBuildPushInputs } from '../../src/actions/build-push/inputs';
 import { ConfigurationError } from '../../src/core/errors';
-import { commitContextFromEnv, commitOf, imageTags } from '../../src/core/tags';
+import {
+  commitContextFromEnv,
+  commitFromTags,
+  commitOf,
+  commitOfTag,
+  commitTag,
+  imageTags,
+  isCommitTag,
+} from '../../src/core/tags';
 
 const PUSH_SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
 const MERGE_SHA = 'ffffffffffffffffffffffffffffffffffffffff';
@@ -99,5 +107,22 @@ describe('the tags of a build, by the event that triggered it', () => {
 
   it('rejects a run without a usable commit SHA', () => {
     expect(() => commitOf({ eventName: 'push', sha: 'not-a-sha' })).toThrow(/GITHUB_SHA.*git commit SHA/);
+  });
+});
+
+describe('the sha-<commit> tag, written and read back', () => {
+  it('reads the commit of a sha- tag of 7 to 40 hex digits, and nothing else', () => {
+    expect(commitOfTag(commitTag(PUSH_SHA))).toBe(PUSH_SHA);
+    expect(commitOfTag('sha-a1b2c3d')).toBe('a1b2c3d');
+    expect(commitOfTag('sha-a1b2c3')).toBeUndefined();
+    expect(commitOfTag('sha-A1B2C3D4')).toBeUndefined();
+    expect(commitOfTag('sha256:abcdef0')).toBeUndefined();
+    expect(isCommitTag('staging')).toBe(false);
+  });
+
+  it('prefers the full commit when an image has both a short and a full sha- tag', () => {
+    expect(commitFromTags(['sha-a1b2c3d', `sha-${PUSH_SHA}`, 'staging'])).toBe(PUSH_SHA);
+    expect(commitFromTags(['latest', 'sha-a1b2c3d'])).toBe('a1b2c3d');
+    expect(commitFromTags(['latest'])).toBeUndefined();
   });
 });

@@ -10,6 +10,7 @@ import {
 } from '../../aws/ecr';
 import { ConfigurationError, DeployError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
+import { code, table } from '../../core/markdown';
 import { type DeployRecord, inPhase, newRecord, recordFailure, runFromEnv, serializeRecord } from '../../core/record';
 import {
   type BuildSpec,
@@ -246,11 +247,11 @@ function summary(inputs: BuildPushInputs, result: BuildResult): string {
   return [
     `### Image ${inputs.repository}: ${what}`,
     '',
-    '| | |',
-    '|---|---|',
-    `| commit | \`${inputs.commit}\` |`,
-    `| digest | \`${result.digest ?? 'not pushed'}\` |`,
-    `| tags | ${inputs.tags.map((t) => `\`${t}\``).join(' ')} |`,
+    table([
+      ['commit', code(inputs.commit)],
+      ['digest', code(result.digest ?? 'not pushed')],
+      ['tags', inputs.tags.map(code).join(' ')],
+    ]),
     '',
   ].join('\n');
 }

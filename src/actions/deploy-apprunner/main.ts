@@ -1,5 +1,7 @@
 import type { AppRunnerClient } from '@aws-sdk/client-apprunner';
 import { appRunnerClient } from '../../aws/apprunner';
+import { facts, quote } from '../../core/markdown';
+import type { PollDelays } from '../../core/poller';
 import { serializeRecord } from '../../core/record';
 import { deployAppRunner } from '../../targets/apprunner/deploy';
 import type { AppRunnerDeployResult } from '../../targets/apprunner/types';
@@ -9,9 +11,8 @@ import { parseDeployAppRunnerInputs } from './inputs';
 /** Replaceable parts, for tests. */
 export interface DeployAppRunnerServices {
   client?: AppRunnerClient;
-  /** Poll delays of the operation (tests shorten them); 2 s and 10 s otherwise. */
-  minDelayMs?: number;
-  maxDelayMs?: number;
+  /** Poll delays of the operation (tests shorten them); DEFAULT_POLL_DELAYS otherwise. */
+  pollDelays?: PollDelays;
 }
 
 export async function run(deps: ActionDeps, services: DeployAppRunnerServices = {}): Promise<void> {
@@ -28,8 +29,7 @@ export async function run(deps: ActionDeps, services: DeployAppRunnerServices = 
       record: inputs.record,
       rollbackOnFailure: inputs.rollbackOnFailure,
       ...(inputs.verify ? { verify: inputs.verify } : {}),
-      ...(services.minDelayMs !== undefined ? { minDelayMs: services.minDelayMs } : {}),
-      ...(services.maxDelayMs !== undefined ? { maxDelayMs: services.maxDelayMs } : {}),
+      ...(services.pollDelays ? { pollDelays: services.pollDelays } : {}),
     },
   );
   writeOutputs(deps, result);
@@ -49,19 +49,21 @@ function writeOutputs(deps: ActionDeps, result: AppRunnerDeployResult): void {
 
 function summary(image: string, result: AppRunnerDeployResult): string {
   const record = result.record;
-  const rows = [
+  const rows: [string, string][] = [
     ['Service', record.target?.id ?? ''],
     ['Image', image],
     ['Previous image', result.previousImage ?? '(none)'],
     ['Operation', `${result.operationId ?? '(none)'} ${result.status}`],
     ['Service URL', result.serviceUrl],
     ...(record.health
-      ? [['Health', `${record.health.healthy ? 'healthy' : 'unhealthy'} after ${record.health.attempts} attempt(s)`]]
+      ? [
+          [
+            'Health',
+            `${record.health.healthy ? 'healthy' : 'unhealthy'} after ${record.health.attempts} attempt(s)`,
+          ] as [string, string],
+        ]
       : []),
     ['Outcome', record.outcome],
   ];
-  const table = rows.map(([k, v]) => `| ${k} | ${String(v).replace(/\|/g, '\\|')} |`).join('\n');
-  return `### App Runner deploy: ${record.outcome}\n\n| | |\n|---|---|\n${table}\n${
-    record.error ? `\n> ${record.error.replace(/\n/g, ' ')}\n` : ''
-  }`;
+  return `### App Runner deploy: ${record.outcome}\n\n${facts(rows)}\n${record.error ? `\n${quote(record.error)}\n` : ''}`;
 }

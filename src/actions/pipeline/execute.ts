@@ -1,6 +1,7 @@
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import { ecrClient, findImage, promoteImage } from '../../aws/ecr';
 import { ConfigurationError, DeployError } from '../../core/errors';
+import type { PollDelays } from '../../core/poller';
 import { type DeployRecord, inPhase, recordFailure, serializeRecord } from '../../core/record';
 import { commitContextFromEnv, commitOf, commitTag, environmentTag } from '../../core/tags';
 import { validateCommitSha } from '../../core/validate';
@@ -10,9 +11,9 @@ import { verifyNewVersion } from '../../deploy/verify';
 import type { Docker } from '../../docker/docker';
 import type { GitHubClient } from '../../github/client';
 import { openTarget } from '../../targets';
-import type { ImageByDigest, PollDelays, Target, TargetContext, TargetDeployResult } from '../../targets/target';
+import type { ImageByDigest, Target, TargetContext, TargetDeployResult } from '../../targets/target';
 import { execute as buildPush } from '../build-push/execute';
-import { group, innerStep } from '../compose';
+import { innerStep } from '../compose';
 import { execute as report } from '../report/main';
 import type { ActionDeps } from '../runtime';
 import type { PipelineInputs } from './inputs';
@@ -54,7 +55,7 @@ export async function execute(
   const target = await openTarget(inputs.target, context);
   if (inputs.dryRun) return plan(deps, inputs, ecr, target);
 
-  const built = await group(deps.logger, `build and push ${inputs.repository}`, () =>
+  const built = await deps.logger.group(`build and push ${inputs.repository}`, () =>
     buildPush(innerStep(deps), inputs.build, {
       ecr,
       ...(services.docker ? { docker: services.docker } : {}),
@@ -74,7 +75,7 @@ export async function execute(
   deps.setOutput('digest', image.digest);
 
   const timeoutMs = inputs.timeoutMinutes * 60_000;
-  const deployed = await group(deps.logger, `deploy to ${target.label}`, () => target.deploy(image, record, timeoutMs));
+  const deployed = await deps.logger.group(`deploy to ${target.label}`, () => target.deploy(image, record, timeoutMs));
   if (deployed.previous) deps.setOutput('previous-image', deployed.previous.image);
   if (deployed.serviceUrl) deps.setOutput('service-url', deployed.serviceUrl);
 
@@ -90,7 +91,7 @@ export async function execute(
 
   const healthUrl = inputs.healthUrl ?? `${deployed.serviceUrl ?? ''}${target.defaultHealthPath ?? '/health'}`;
   try {
-    await group(deps.logger, 'verify the new version', () =>
+    await deps.logger.group('verify the new version', () =>
       verifyNewVersion(deps, record, {
         healthUrl,
         versionUrl: inputs.versionUrl ?? `${new URL(healthUrl).origin}/version`,
@@ -151,7 +152,7 @@ async function rollbackTo(
   reason: string,
 ): Promise<void> {
   const previous = deployed.previous as NonNullable<TargetDeployResult['previous']>;
-  const failure = await group(deps.logger, `roll back to ${previous.image}`, () => {
+  const failure = await deps.logger.group(`roll back to ${previous.image}`, () => {
     deps.logger.warning(`Rolling back: ${reason}`);
     return rollBack(
       target,
@@ -204,7 +205,7 @@ async function finish(
   // After a cancellation the job's signal is aborted: the report gets a short deadline of its own.
   const reportDeps = cancelled ? { ...deps, signal: AbortSignal.timeout(CANCELLED_REPORT_MS) } : deps;
   try {
-    await group(deps.logger, 'report', () =>
+    await deps.logger.group('report', () =>
       report(innerStep(reportDeps, { summary: true }), { ...inputs.report, record }),
     );
   } catch (reportError) {

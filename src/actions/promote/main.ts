@@ -1,6 +1,7 @@
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import { describeRepository, ecrClient, promoteImage } from '../../aws/ecr';
 import { DeployError } from '../../core/errors';
+import { code } from '../../core/markdown';
 import type { ActionDeps } from '../runtime';
 import { parsePromoteInputs } from './inputs';
 
@@ -34,7 +35,7 @@ export async function run(deps: ActionDeps, services: PromoteServices = {}): Pro
   deps.setOutput('registry', registry);
   await deps.writeSummary(
     `### Promoted ${inputs.repository}:${inputs.source}\n\n` +
-      `\`${result.digest}\` is now tagged ${inputs.tags.map((t) => `\`${t}\``).join(' ')}` +
+      `${code(result.digest)} is now tagged ${inputs.tags.map(code).join(' ')}` +
       (result.unchanged.length > 0 ? ` (already there: ${result.unchanged.join(', ')})` : '') +
       '\n',
   );

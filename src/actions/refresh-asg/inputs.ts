@@ -3,7 +3,7 @@ import { type InputReader, inputParser } from '../../core/input';
 import { type DeployRecord, newRecord, parseRecord, runFromEnv } from '../../core/record';
 import { commitContextFromEnv, commitOf } from '../../core/tags';
 import { repositoryNameSource, validateRegion, validateRepositoryName, validateTag } from '../../core/validate';
-import type { AsgOnBusy, RefreshPreferences } from '../../targets/asg/refresh';
+import { type AsgOnBusy, DEFAULT_MIN_HEALTHY_PERCENTAGE, type RefreshPreferences } from '../../targets/asg/refresh';
 import { checkPreferencesFitTimeout } from '../../targets/asg/refresh-plan';
 
 export interface RefreshAsgInputs {
@@ -88,7 +88,8 @@ export function parseRefreshAsgInputs(read: InputReader, env: NodeJS.ProcessEnv)
   const bootTag = bootTagText === undefined ? '' : validateTag('boot-tag', bootTagText);
   const region = validateRegion('region', p.optional('region') ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION);
 
-  const minHealthy = p.integer('min-healthy-percentage', 90, 0, 100) ?? 90;
+  const minHealthy =
+    p.integer('min-healthy-percentage', DEFAULT_MIN_HEALTHY_PERCENTAGE, 0, 100) ?? DEFAULT_MIN_HEALTHY_PERCENTAGE;
   const maxHealthy = p.integer('max-healthy-percentage', undefined, 100, 200);
   if (maxHealthy !== undefined && maxHealthy - minHealthy > 100) {
     throw new ConfigurationError(

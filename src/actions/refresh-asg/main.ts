@@ -4,6 +4,8 @@ import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-
 import { autoScalingClient } from '../../aws/autoscaling';
 import { ecrClient } from '../../aws/ecr';
 import { elbv2Client } from '../../aws/elbv2';
+import { facts, quote } from '../../core/markdown';
+import type { PollDelays } from '../../core/poller';
 import { type DeployRecord, endPhase, serializeRecord, startPhase } from '../../core/record';
 import { type BootTag, ecrBootTag } from '../../targets/asg/boot-tag';
 import { type AsgDeployResult, deployAsg } from '../../targets/asg/deploy';
@@ -15,7 +17,8 @@ export interface RefreshAsgServices {
   autoscaling?: AutoScalingClient;
   elbv2?: ElasticLoadBalancingV2Client;
   ecr?: ECRClient;
-  pollDelays?: { minDelayMs: number; maxDelayMs: number };
+  /** Delays between looks at the refresh (tests shorten them); DEFAULT_POLL_DELAYS otherwise. */
+  pollDelays?: PollDelays;
 }
 
 /** What the post step needs to find (and cancel) a refresh the main step left running. */
@@ -167,7 +170,6 @@ function summary(inputs: RefreshAsgInputs, result: AsgDeployResult): string {
     ...(result.targets ? [['Targets', `${result.targets.length} healthy`] as [string, string]] : []),
     ['Outcome', result.outcome],
   ];
-  const table = rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`).join('\n');
-  const error = result.failure ? `\n> ${result.failure.message.replace(/\n/g, ' ')}\n` : '';
-  return `### Auto Scaling refresh: ${result.outcome}\n\n| | |\n|---|---|\n${table}\n${error}`;
+  const error = result.failure ? `\n${quote(result.failure.message)}\n` : '';
+  return `### Auto Scaling refresh: ${result.outcome}\n\n${facts(rows)}\n${error}`;
 }

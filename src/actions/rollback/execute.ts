@@ -1,6 +1,7 @@
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import { describeRepository, ecrClient, findImage, listTaggedImages } from '../../aws/ecr';
 import { DeployError } from '../../core/errors';
+import type { PollDelays } from '../../core/poller';
 import { type DeployRecord, newRecord, runFromEnv, serializeRecord } from '../../core/record';
 import { markVerified, readPointers } from '../../deploy/pointers';
 import { rollBack } from '../../deploy/rollback';
@@ -16,7 +17,7 @@ import {
 } from '../../github/client';
 import { findPreviousGoodDeployment, recordDeployment } from '../../github/deployments';
 import { openTarget } from '../../targets';
-import type { PollDelays, TargetContext } from '../../targets/target';
+import type { TargetContext } from '../../targets/target';
 import type { ActionDeps } from '../runtime';
 import type { RollbackInputs } from './inputs';
 import { rollbackSummary } from './summary';

@@ -1,3 +1,4 @@
+import { bullets, facts, inline, quote } from '../../core/markdown';
 import type { DeployRecord } from '../../core/record';
 import { describeRunning, type RollbackPlan, short } from '../../deploy/rollback-plan';
 import type { CurrentState } from '../../targets/target';
@@ -8,10 +9,6 @@ const sourceNames: Record<RollbackPlan['source'], string> = {
   'github-deployment': 'the previous verified GitHub deployment',
   'ecr-pointer': 'the ECR pointer tag (no GitHub deployments used)',
 };
-
-function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-}
 
 /** The job summary: what ran, what runs now, where the target came from, what was passed over. */
 export function rollbackSummary(view: {
@@ -41,9 +38,7 @@ export function rollbackSummary(view: {
       : []),
     ...(record ? [['Outcome', record.outcome] as [string, string]] : []),
   ];
-  const table = rows.map(([k, v]) => `| ${k} | ${cell(v)} |`).join('\n');
-  const notes =
-    plan.notes.length > 0 ? `\n**Passed over / notes**\n\n${plan.notes.map((n) => `- ${cell(n)}`).join('\n')}\n` : '';
-  const error = record?.error ? `\n> ${cell(record.error)}\n` : '';
-  return `### ${title}\n\n| | |\n|---|---|\n${table}\n${notes}${error}`;
+  const notes = plan.notes.length > 0 ? `\n**Passed over / notes**\n\n${bullets(plan.notes)}\n` : '';
+  const error = record?.error ? `\n${quote(record.error)}\n` : '';
+  return `### ${inline(title)}\n\n${facts(rows)}\n${notes}${error}`;
 }

@@ -29,7 +29,7 @@ export async function deployAppRunner(
   const { client, logger, clock } = deps;
   const record = options.record;
   const image = parseImageReference('image', options.image);
-  const run = newRun(deps, options, options);
+  const run = newRun(deps, options);
   const result: AppRunnerDeployResult = { status: 'NOT_STARTED', serviceUrl: '', record };
   if (!record.image && image.digest) {
     record.image = {
@@ -156,8 +156,7 @@ export async function deployAppRunner(
       record,
       reason: 'the health check failed after App Runner reported success',
       ...(options.verify.url ? { verify: rollbackCheck(options.verify, record) } : {}),
-      ...(options.minDelayMs !== undefined ? { minDelayMs: options.minDelayMs } : {}),
-      ...(options.maxDelayMs !== undefined ? { maxDelayMs: options.maxDelayMs } : {}),
+      ...(options.pollDelays ? { pollDelays: options.pollDelays } : {}),
     });
     // The record's health is the new version's: that is what failed.
     if (failedHealth) record.health = failedHealth;

@@ -11,9 +11,10 @@ import {
   updateServiceImage,
 } from '../../aws/apprunner';
 import { DeployError } from '../../core/errors';
-import { HealthCheckError, type HealthResult, redactUrl, waitUntilHealthy } from '../../core/health';
-import { formatDuration, PollTimeoutError, poll } from '../../core/poller';
+import { HealthCheckError, type HealthResult, waitUntilHealthy } from '../../core/health';
+import { DEFAULT_POLL_DELAYS, formatDuration, type PollDelays, PollTimeoutError, poll } from '../../core/poller';
 import type { DeployRecord, Outcome } from '../../core/record';
+import { redactUrl } from '../../core/redact';
 import { type ImageReference, resolveHealthUrl } from './image-reference';
 import type { AppRunnerDeps, AppRunnerOnBusy, VerifyOptions } from './types';
 
@@ -24,8 +25,7 @@ export interface Run {
   onBusy: AppRunnerOnBusy;
   deadline: number;
   timeoutMs: number;
-  minDelayMs: number;
-  maxDelayMs: number;
+  delays: PollDelays;
 }
 
 function remaining(run: Run): number {
@@ -62,8 +62,7 @@ async function whenIdle(run: Run, service: AppRunnerService): Promise<AppRunnerS
     return await poll({
       what: `${what} already running on ${service.name}`,
       timeoutMs: remaining(run),
-      minDelayMs: run.minDelayMs,
-      maxDelayMs: run.maxDelayMs,
+      ...run.delays,
       ...pollCommon(run),
       check: async () => {
         const now = await describeService(client, run.serviceArn);
@@ -177,8 +176,7 @@ async function watchPushDeployment(run: Run, service: AppRunnerService, image: I
   const found = await poll<AppRunnerOperation | undefined>({
     what: `the deployment started by the push of ${image.identifier}`,
     timeoutMs: pickupMs,
-    minDelayMs: run.minDelayMs,
-    maxDelayMs: run.maxDelayMs,
+    ...run.delays,
     ...pollCommon(run),
     check: async () => {
       const op = await firstPage(isPushDeployment);
@@ -217,8 +215,7 @@ export async function waitForOperation(
     return await poll({
       what: `App Runner operation ${operationId} on ${serviceName}`,
       timeoutMs: remaining(run),
-      minDelayMs: run.minDelayMs,
-      maxDelayMs: run.maxDelayMs,
+      ...run.delays,
       ...pollCommon(run),
       check: async () => {
         const op = await findOperationById(client, run.serviceArn, operationId);
@@ -260,11 +257,7 @@ export class OperationTimeout extends DeployError {
 
 export function newRun(
   deps: AppRunnerDeps,
-  options: { serviceArn: string; onBusy: AppRunnerOnBusy; timeoutMs: number },
-  delays: {
-    minDelayMs?: number | undefined;
-    maxDelayMs?: number | undefined;
-  },
+  options: { serviceArn: string; onBusy: AppRunnerOnBusy; timeoutMs: number; pollDelays?: PollDelays },
 ): Run {
   return {
     deps,
@@ -272,8 +265,7 @@ export function newRun(
     onBusy: options.onBusy,
     timeoutMs: options.timeoutMs,
     deadline: deps.clock.now() + options.timeoutMs,
-    minDelayMs: delays.minDelayMs ?? 2_000,
-    maxDelayMs: delays.maxDelayMs ?? 10_000,
+    delays: options.pollDelays ?? DEFAULT_POLL_DELAYS,
   };
 }
 

@@ -23,7 +23,7 @@ export async function rollbackAppRunner(
 ): Promise<AppRunnerDeployResult> {
   const { client, logger, clock } = deps;
   const record = options.record;
-  const run = newRun(deps, options, options);
+  const run = newRun(deps, options);
   const result: AppRunnerDeployResult = { status: 'NOT_STARTED', serviceUrl: '', record };
   try {
     const image = parseImageReference('image', options.image);

@@ -39,7 +39,7 @@ export function createTarget(settings: AppRunnerSettings, context: TargetContext
     logger: context.logger,
     ...(context.signal ? { signal: context.signal } : {}),
   };
-  const delays = context.pollDelays ?? {};
+  const delays = context.pollDelays ? { pollDelays: context.pollDelays } : {};
   return {
     kind: 'apprunner',
     resource: RESOURCE,

@@ -3,6 +3,7 @@ import type { Clock } from '../../core/clock';
 import type { DeployError } from '../../core/errors';
 import type { HealthCheckOptions, HealthResult } from '../../core/health';
 import type { Logger } from '../../core/logger';
+import type { PollDelays } from '../../core/poller';
 import type { DeployRecord } from '../../core/record';
 
 export interface AppRunnerDeps {
@@ -13,7 +14,6 @@ export interface AppRunnerDeps {
   random?: () => number;
 }
 
-/** What to do when the service is busy with another operation. */
 export type AppRunnerOnBusy = 'wait' | 'fail';
 
 /** The health check run after App Runner reports success. `url` may be a path ("/version") on the service URL. */
@@ -32,9 +32,8 @@ export interface DeployAppRunnerOptions {
   verify?: VerifyOptions;
   /** Roll back to the previous image when `verify` fails after App Runner reported success. */
   rollbackOnFailure?: boolean;
-  /** Poll delays for the operation; defaults 2 s and 10 s. */
-  minDelayMs?: number;
-  maxDelayMs?: number;
+  /** Poll delays for the operation; DEFAULT_POLL_DELAYS otherwise. */
+  pollDelays?: PollDelays;
 }
 
 export interface AppRunnerDeployResult {
@@ -60,6 +59,6 @@ export interface RollbackAppRunnerOptions {
   verify?: VerifyOptions;
   /** Why the rollback happens, for the log. */
   reason?: string;
-  minDelayMs?: number;
-  maxDelayMs?: number;
+  /** Poll delays for the operation; DEFAULT_POLL_DELAYS otherwise. */
+  pollDelays?: PollDelays;
 }

@@ -14,7 +14,7 @@ import {
 import type { Clock } from '../../core/clock';
 import { DeployError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
-import { poll } from '../../core/poller';
+import { DEFAULT_POLL_DELAYS, type PollDelays, poll } from '../../core/poller';
 import type { Outcome } from '../../core/record';
 
 /** Clients and context for every ASG operation. */
@@ -26,25 +26,23 @@ export interface AsgDeps {
   logger: Logger;
   /** Aborted when the job is cancelled. */
   signal?: AbortSignal;
-  /** Delays between looks at a refresh. Default 2 s doubling up to 10 s: at most 10 s late, about 32 looks for a 5-minute refresh. */
-  pollDelays?: { minDelayMs: number; maxDelayMs: number };
+  /** Delays between looks at a refresh; DEFAULT_POLL_DELAYS (2 s doubling up to 10 s) otherwise. */
+  pollDelays?: PollDelays;
 }
 
-/** What every wait of this module shares: delays (2 s doubling to 10 s unless set), clock, logger, cancellation. */
+/** What every wait of this module shares: delays (DEFAULT_POLL_DELAYS unless set), clock, logger, cancellation. */
 export function pollSettings(deps: AsgDeps) {
   return {
-    minDelayMs: deps.pollDelays?.minDelayMs ?? 2_000,
-    maxDelayMs: deps.pollDelays?.maxDelayMs ?? 10_000,
+    ...(deps.pollDelays ?? DEFAULT_POLL_DELAYS),
     clock: deps.clock,
     logger: deps.logger,
     ...(deps.signal ? { signal: deps.signal } : {}),
   };
 }
 
-/** What to do when the group already has an active refresh. */
 export type AsgOnBusy = 'wait' | 'cancel' | 'fail';
 
-/** AWS's own default for MinHealthyPercentage, and ours. */
+/** The share of the group kept in service while a refresh replaces instances, unless set: AWS's own default. */
 export const DEFAULT_MIN_HEALTHY_PERCENTAGE = 90;
 
 export interface RefreshPreferences {

@@ -12,6 +12,7 @@ import type { BootTag } from './boot-tag';
 import {
   type AsgDeps,
   clearTheWay,
+  DEFAULT_MIN_HEALTHY_PERCENTAGE,
   type RefreshPreferences,
   refreshRequest,
   startWhenFree,
@@ -25,8 +26,11 @@ export interface AsgRollbackOptions {
   /** The boot tag to move back to `previousDigest` before any instance is relaunched. */
   bootTag?: BootTag;
   previousDigest?: string;
-  /** Preferences of a new refresh, if one is needed (SkipMatching is always off: every instance must re-pull). */
-  preferences: RefreshPreferences;
+  /**
+   * Preferences of a new refresh, if one is needed (SkipMatching is always off: every instance must re-pull);
+   * min-healthy DEFAULT_MIN_HEALTHY_PERCENTAGE unless given.
+   */
+  preferences?: RefreshPreferences;
   /**
    * The launch template version to go back to (the deploy's previousTemplateVersion). A new refresh then carries it
    * as its DesiredConfiguration, so the group itself returns to it, not only the boot tag.
@@ -96,7 +100,12 @@ export async function rollbackAsg(deps: AsgDeps, options: AsgRollbackOptions): P
     if (active) await clearTheWay(deps, groupName, 'cancel', remaining());
     const request = refreshRequest(
       group,
-      { ...options.preferences, skipMatching: false, autoRollback: false },
+      {
+        minHealthyPercentage: DEFAULT_MIN_HEALTHY_PERCENTAGE,
+        ...options.preferences,
+        skipMatching: false,
+        autoRollback: false,
+      },
       options.launchTemplateVersion,
     );
     refreshId = await startWhenFree(deps, request, 'cancel', remaining());
