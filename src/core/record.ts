@@ -8,7 +8,12 @@ import { ConfigurationError } from './errors';
 export const RECORD_SCHEMA = 'aws-deploy-kit/deploy-record';
 export const RECORD_VERSION = 1;
 
-export type Outcome = 'in-progress' | 'succeeded' | 'failed' | 'rolled-back' | 'rollback-failed';
+/**
+ * `cancelled`: the job was cancelled mid-deploy. What the step had started was stopped and the boot tag (or the
+ * platform's equivalent) put back; `cancellation` says what each part of the target runs now and the command that
+ * finishes the rollback. Never a verified deploy.
+ */
+export type Outcome = 'in-progress' | 'succeeded' | 'failed' | 'rolled-back' | 'rollback-failed' | 'cancelled';
 export type PhaseName = 'build' | 'promote' | 'deploy' | 'verify' | 'rollback' | 'report';
 export type PhaseStatus = 'running' | 'succeeded' | 'failed' | 'skipped';
 export type TargetKind = 'apprunner' | 'asg';
@@ -40,6 +45,14 @@ export interface RecordHealth {
   detail?: string;
 }
 
+/** What a cancelled deploy left behind, written when the outcome is `cancelled`. */
+export interface RecordCancellation {
+  /** One line per part of the target, what it runs now: the platform operation, the instances, the boot tag. */
+  runsNow: string[];
+  /** The one command that finishes the rollback; undefined when the cancel left nothing to finish. */
+  finish?: string;
+}
+
 export interface DeployRecord {
   schema: typeof RECORD_SCHEMA;
   version: typeof RECORD_VERSION;
@@ -54,6 +67,8 @@ export interface DeployRecord {
   health?: RecordHealth;
   outcome: Outcome;
   error?: string;
+  /** Set with outcome `cancelled`. */
+  cancellation?: RecordCancellation;
   run?: { repository?: string; runId?: string; runAttempt?: string; serverUrl?: string; event?: string; ref?: string };
   /** The GitHub Deployment that tracks this deploy (set by the report action), so later reports update it. */
   github?: { deploymentId: number };
@@ -121,11 +136,28 @@ export async function inPhase<T>(
   }
 }
 
+/** Marks the record cancelled: the outcome, what runs now and the command that finishes the rollback, and why. */
+export function recordCancelled(record: DeployRecord, cancellation: RecordCancellation, message: string): void {
+  record.outcome = 'cancelled';
+  record.cancellation = {
+    runsNow: [...cancellation.runsNow],
+    ...(cancellation.finish ? { finish: cancellation.finish } : {}),
+  };
+  record.error = message;
+}
+
 export function serializeRecord(record: DeployRecord): string {
   return JSON.stringify(record);
 }
 
-const outcomes: readonly string[] = ['in-progress', 'succeeded', 'failed', 'rolled-back', 'rollback-failed'];
+const outcomes: readonly string[] = [
+  'in-progress',
+  'succeeded',
+  'failed',
+  'rolled-back',
+  'rollback-failed',
+  'cancelled',
+];
 
 /**
  * Reads a record given as an input. A malformed one is a ConfigurationError naming the input and what is wrong,
@@ -178,6 +210,18 @@ function recordProblem(value: unknown): string | undefined {
       typeof target.id !== 'string'
     ) {
       return '"target" needs kind "apprunner" or "asg" and an id';
+    }
+  }
+  if (r.cancellation !== undefined) {
+    const c = r.cancellation as Record<string, unknown>;
+    if (
+      typeof c !== 'object' ||
+      c === null ||
+      !Array.isArray(c.runsNow) ||
+      !c.runsNow.every((line) => typeof line === 'string') ||
+      (c.finish !== undefined && typeof c.finish !== 'string')
+    ) {
+      return '"cancellation" needs runsNow (a list of strings) and an optional finish command';
     }
   }
   if (r.github !== undefined) {
