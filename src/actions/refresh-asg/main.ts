@@ -4,8 +4,16 @@ import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-
 import { autoScalingClient } from '../../aws/autoscaling';
 import { ecrClient } from '../../aws/ecr';
 import { elbv2Client } from '../../aws/elbv2';
-import { type DeployRecord, endPhase, serializeRecord, startPhase } from '../../core/record';
+import {
+  type DeployRecord,
+  endPhase,
+  type RecordCancellation,
+  recordCancelled,
+  serializeRecord,
+  startPhase,
+} from '../../core/record';
 import { type BootTag, ecrBootTag } from '../../targets/asg/boot-tag';
+import { AsgCancelledError } from '../../targets/asg/cancel';
 import { type AsgDeployResult, deployAsg } from '../../targets/asg/deploy';
 import type { ActionDeps } from '../runtime';
 import { parseRefreshAsgInputs, type RefreshAsgInputs } from './inputs';
@@ -26,6 +34,16 @@ export const STATE = {
   cancelOnAbort: 'cancel-on-abort',
   /** 'true' once the refresh ended, was cancelled, or was deliberately left running (wait: false). */
   settled: 'settled',
+  /** The boot tag (`repository`, `boot-tag`), and the digest it is moved to. */
+  repository: 'repository',
+  bootTag: 'boot-tag',
+  digest: 'digest',
+  /** 'true' from just before the boot tag moves; `previous-digest` is where it goes back to ('' for nowhere). */
+  bootTagMoved: 'boot-tag-moved',
+  previousDigest: 'previous-digest',
+  /** For the command that finishes a rollback. */
+  minHealthy: 'min-healthy-percentage',
+  environment: 'environment',
 } as const;
 
 export async function run(deps: ActionDeps, services: RefreshAsgServices = {}): Promise<void> {
@@ -52,6 +70,8 @@ export async function run(deps: ActionDeps, services: RefreshAsgServices = {}): 
   deps.saveState(STATE.asgName, inputs.asgName);
   deps.saveState(STATE.region, inputs.region);
   deps.saveState(STATE.cancelOnAbort, String(inputs.cancelOnAbort));
+  deps.saveState(STATE.minHealthy, String(inputs.preferences.minHealthyPercentage));
+  if (record.environment) deps.saveState(STATE.environment, record.environment);
 
   const phase = startPhase(record, 'deploy', deps.clock);
   let result: AsgDeployResult;
@@ -75,6 +95,15 @@ export async function run(deps: ActionDeps, services: RefreshAsgServices = {}): 
         wait: inputs.wait,
         timeoutMs: inputs.timeoutMs,
         cancelOnAbort: inputs.cancelOnAbort,
+        region: inputs.region,
+        ...(record.environment ? { environment: record.environment } : {}),
+        onBootTagMoving: (previousDigest) => {
+          deps.saveState(STATE.repository, inputs.repository ?? '');
+          deps.saveState(STATE.bootTag, inputs.bootTag);
+          deps.saveState(STATE.digest, inputs.image?.digest ?? '');
+          deps.saveState(STATE.previousDigest, previousDigest ?? '');
+          deps.saveState(STATE.bootTagMoved, 'true');
+        },
         ...(inputs.verifyTargetGroups !== undefined ? { verifyTargetGroups: inputs.verifyTargetGroups } : {}),
         onStarted: (refreshId, previousDigest, previousTemplateVersion) => {
           deps.saveState(STATE.refreshId, refreshId);
@@ -96,6 +125,18 @@ export async function run(deps: ActionDeps, services: RefreshAsgServices = {}): 
     // Cancelled, timed out or broken while a refresh may exist: the core has cancelled it (or said why not).
     deps.saveState(STATE.settled, 'true');
     const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof AsgCancelledError) {
+      const { refresh } = error.settled;
+      endPhase(phase, 'failed', deps.clock, `cancelled: ${error.settled.runsNow.join('; ')}`);
+      recordCancelled(record, error.settled, message);
+      const op = record.operations.find((o) => o.kind === 'instance-refresh' && o.id === refresh?.id);
+      if (op && refresh) op.status = refresh.status;
+      deps.setOutput('status', refresh?.status ?? 'Cancelled');
+      deps.setOutput('record', serializeRecord(record));
+      if (error.settled.finish) deps.logger.warning(`To finish the rollback, run: ${error.settled.finish}`);
+      await deps.writeSummary(cancelledSummary(inputs.asgName, error.settled)).catch(() => undefined);
+      throw error;
+    }
     endPhase(phase, 'failed', deps.clock, message);
     record.outcome = 'failed';
     record.error = message;
@@ -170,4 +211,13 @@ function summary(inputs: RefreshAsgInputs, result: AsgDeployResult): string {
   const table = rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`).join('\n');
   const error = result.failure ? `\n> ${result.failure.message.replace(/\n/g, ' ')}\n` : '';
   return `### Auto Scaling refresh: ${result.outcome}\n\n| | |\n|---|---|\n${table}\n${error}`;
+}
+
+/** The job summary of a cancelled run (main or post step): what runs now, and the command that finishes the rollback. */
+export function cancelledSummary(group: string, cancellation: RecordCancellation): string {
+  const lines = cancellation.runsNow.map((line) => `- ${line}`).join('\n');
+  const finish = cancellation.finish
+    ? `\nTo finish the rollback, run:\n\n\`\`\`sh\n${cancellation.finish}\n\`\`\`\n`
+    : '\nNothing is left to roll back.\n';
+  return `### Auto Scaling refresh of ${group}: cancelled\n\nWhat runs now:\n\n${lines}\n${finish}`;
 }
