@@ -7,6 +7,8 @@ import { repoRoot } from './paths';
 
 export interface BundleRun {
   exitCode: number;
+  /** The signal that ended the process, when one did (it did not exit by itself). */
+  killedBy?: NodeJS.Signals;
   /** stdout and stderr interleaved, as the runner shows the step's log. */
   log: string;
   outputs: Record<string, string>;
@@ -30,9 +32,23 @@ export interface RunBundleOptions {
   state?: Record<string, string>;
   /** Send SIGTERM this many ms after start (job cancellation). */
   cancelAfterMs?: number;
+  /**
+   * Signals to send, each `afterMs` after the trigger (`signalsWhen`, else the start): a runner cancelling a job
+   * sends SIGINT, SIGTERM 7.5 s later and SIGKILL 2.5 s after that (`RUNNER_CANCEL`).
+   */
+  signals?: readonly { signal: NodeJS.Signals; afterMs: number }[];
+  /** Start the `signals` clock when the log first matches this, e.g. /Started instance refresh/. */
+  signalsWhen?: RegExp;
   timeoutMs?: number;
   cwd?: string;
 }
+
+/** What a GitHub runner sends a step when the job is cancelled. */
+export const RUNNER_CANCEL: readonly { signal: NodeJS.Signals; afterMs: number }[] = [
+  { signal: 'SIGINT', afterMs: 0 },
+  { signal: 'SIGTERM', afterMs: 7_500 },
+  { signal: 'SIGKILL', afterMs: 10_000 },
+];
 
 /**
  * The Node binary bundles run under: ACTION_NODE, else the Node 24 that `scripts/setup-node24.sh` installs (GitHub runs
@@ -129,15 +145,26 @@ export async function runBundle(name: string, options: RunBundleOptions = {}): P
 
   const child = spawn(actionNode(), [script], { cwd: options.cwd ?? root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
-  child.stdout.on('data', (c: Buffer) => {
+  const signalTimers: NodeJS.Timeout[] = [];
+  let signalsArmed = false;
+  const armSignals = () => {
+    if (signalsArmed || !options.signals) return;
+    signalsArmed = true;
+    for (const { signal, afterMs } of options.signals) {
+      signalTimers.push(setTimeout(() => child.exitCode === null && child.kill(signal), afterMs));
+    }
+  };
+  const onOutput = (c: Buffer) => {
     log += c.toString();
-  });
-  child.stderr.on('data', (c: Buffer) => {
-    log += c.toString();
-  });
+    if (options.signalsWhen?.test(log)) armSignals();
+  };
+  child.stdout.on('data', onOutput);
+  child.stderr.on('data', onOutput);
+  if (!options.signalsWhen) armSignals();
   const cancelTimer =
     options.cancelAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGTERM'), options.cancelAfterMs);
   const timeoutMs = options.timeoutMs ?? 240_000;
+  let killedBy: NodeJS.Signals | undefined;
   const exitCode = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -146,10 +173,12 @@ export async function runBundle(name: string, options: RunBundleOptions = {}): P
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
+      if (signal) killedBy = signal;
       resolve(code ?? (signal ? 128 : 1));
     });
   });
   if (cancelTimer) clearTimeout(cancelTimer);
+  for (const timer of signalTimers) clearTimeout(timer);
 
   const outputs = parseFileCommands(await readFile(files.GITHUB_OUTPUT, 'utf8'));
   const state = parseFileCommands(await readFile(files.GITHUB_STATE, 'utf8'));
@@ -178,5 +207,14 @@ export async function runBundle(name: string, options: RunBundleOptions = {}): P
       .split('\n')
       .filter((line) => line.startsWith(`::${kind}`))
       .map((line) => unescapeCommand(line.slice(line.indexOf('::', 2) + 2)));
-  return { exitCode, log, outputs, summary, state, errors: annotations('error'), warnings: annotations('warning') };
+  return {
+    exitCode,
+    ...(killedBy ? { killedBy } : {}),
+    log,
+    outputs,
+    summary,
+    state,
+    errors: annotations('error'),
+    warnings: annotations('warning'),
+  };
 }

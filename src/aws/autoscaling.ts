@@ -160,10 +160,21 @@ export async function startRefresh(
   }
 }
 
-export async function getRefresh(client: AutoScalingClient, group: string, id: string): Promise<RefreshView> {
+/** Bounds one request, e.g. `{ abortSignal: AbortSignal.timeout(3000) }` for clean-up within a cancelled job's grace. */
+export interface RequestOptions {
+  abortSignal?: AbortSignal;
+}
+
+export async function getRefresh(
+  client: AutoScalingClient,
+  group: string,
+  id: string,
+  options: RequestOptions = {},
+): Promise<RefreshView> {
   // Not wrapped: the poller must see throttling and 5xx as they are, to widen its delay instead of failing.
   const out = await client.send(
     new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: group, InstanceRefreshIds: [id] }),
+    options,
   );
   const refresh = out.InstanceRefreshes?.find((r) => r.InstanceRefreshId === id);
   if (!refresh) throw new DeployError(`The instance refresh ${id} of ${group} was not found.`);
@@ -183,9 +194,13 @@ export async function activeRefresh(client: AutoScalingClient, group: string): P
 }
 
 /** Cancels the active refresh; undefined when there was none to cancel. */
-export async function cancelRefresh(client: AutoScalingClient, group: string): Promise<string | undefined> {
+export async function cancelRefresh(
+  client: AutoScalingClient,
+  group: string,
+  options: RequestOptions = {},
+): Promise<string | undefined> {
   try {
-    const out = await client.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: group }));
+    const out = await client.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: group }), options);
     return out.InstanceRefreshId;
   } catch (error) {
     if (awsErrorName(error) === 'ActiveInstanceRefreshNotFoundFault') return undefined;

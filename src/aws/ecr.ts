@@ -165,10 +165,12 @@ export async function findImage(
   client: ECRClient,
   repository: string,
   tagOrDigest: string,
+  options: { abortSignal?: AbortSignal } = {},
 ): Promise<FoundImage | undefined> {
   try {
     const out = await client.send(
       new DescribeImagesCommand({ repositoryName: repository, imageIds: [imageId(tagOrDigest)] }),
+      options,
     );
     const detail = out.imageDetails?.[0];
     if (!detail?.imageDigest) return undefined;
@@ -207,6 +209,8 @@ export interface PromoteOptions {
   /** Tags to point at the source's manifest. */
   tags: readonly string[];
   logger?: Logger;
+  /** Bounds every request (a cancelled job's clean-up has seconds, not the SDK's full retry budget). */
+  abortSignal?: AbortSignal;
 }
 
 export interface PromoteResult {
@@ -226,6 +230,7 @@ export interface PromoteResult {
 export async function promoteImage(client: ECRClient, options: PromoteOptions): Promise<PromoteResult> {
   const { repository, source } = options;
   const logger = options.logger ?? silentLogger;
+  const send = options.abortSignal ? { abortSignal: options.abortSignal } : {};
   const got = await withContext(`read the manifest of ${source} in the ECR repository ${repository}`, () =>
     client.send(
       new BatchGetImageCommand({
@@ -233,6 +238,7 @@ export async function promoteImage(client: ECRClient, options: PromoteOptions): 
         imageIds: [imageId(source)],
         acceptedMediaTypes: MANIFEST_MEDIA_TYPES,
       }),
+      send,
     ),
   );
   const image = got.images?.[0];
@@ -253,7 +259,7 @@ export async function promoteImage(client: ECRClient, options: PromoteOptions): 
 
   const result: PromoteResult = { digest, mediaType, moved: [], unchanged: [] };
   for (const tag of options.tags) {
-    const outcome = await putTag(client, { repository, tag, manifest, mediaType, digest });
+    const outcome = await putTag(client, { repository, tag, manifest, mediaType, digest, send });
     (outcome === 'moved' ? result.moved : result.unchanged).push(tag);
     logger.info(
       outcome === 'moved'
@@ -266,7 +272,14 @@ export async function promoteImage(client: ECRClient, options: PromoteOptions): 
 
 async function putTag(
   client: ECRClient,
-  p: { repository: string; tag: string; manifest: string; mediaType: string; digest: string },
+  p: {
+    repository: string;
+    tag: string;
+    manifest: string;
+    mediaType: string;
+    digest: string;
+    send: { abortSignal?: AbortSignal };
+  },
 ): Promise<'moved' | 'unchanged'> {
   try {
     await client.send(
@@ -277,6 +290,7 @@ async function putTag(
         imageManifestMediaType: p.mediaType,
         imageDigest: p.digest,
       }),
+      p.send,
     );
     return 'moved';
   } catch (error) {
@@ -286,7 +300,7 @@ async function putTag(
       throw wrapAwsError(`tag ${p.repository}:${p.tag} with ${p.digest}`, error);
     }
     // IMMUTABLE repository and the tag exists. ECR may say so even when it already points at this digest, so look.
-    const current = await findImage(client, p.repository, p.tag);
+    const current = await findImage(client, p.repository, p.tag, p.send);
     if (current?.digest === p.digest) return 'unchanged';
     throw new DeployError(
       `Could not tag ${p.repository}:${p.tag} with ${p.digest}: the repository is IMMUTABLE and ${p.tag} already ` +

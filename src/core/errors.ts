@@ -1,3 +1,5 @@
+import type { RecordCancellation } from './record';
+
 /**
  * A mistake in what the user asked for (an input, a flag). Raised before any AWS call, so nothing is half-done.
  * The message always names the input, the value given and what is accepted.
@@ -21,6 +23,21 @@ export class ConfigurationError extends Error {
 export class DeployError extends Error {
   override readonly name: string = 'DeployError';
   constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * The job was cancelled mid-deploy, and what the step had started is settled: `cancellation` says what each part of
+ * the target runs now and the command that finishes the rollback (the record's outcome becomes `cancelled`).
+ */
+export class DeployCancelledError extends DeployError {
+  override readonly name: string = 'DeployCancelledError';
+  constructor(
+    message: string,
+    readonly cancellation: RecordCancellation,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }

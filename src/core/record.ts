@@ -9,6 +9,11 @@ import { redactUrl } from './redact';
 export const RECORD_SCHEMA = 'aws-deploy-kit/deploy-record';
 export const RECORD_VERSION = 1;
 
+/**
+ * `cancelled`: the job was cancelled mid-deploy. What the step had started was stopped and the boot tag (or the
+ * platform's equivalent) put back; `cancellation` says what each part of the target runs now and the command that
+ * finishes the rollback. Never a verified deploy.
+ */
 export type Outcome = 'in-progress' | 'succeeded' | 'failed' | 'rolled-back' | 'rollback-failed' | 'cancelled';
 export type PhaseName = 'build' | 'promote' | 'deploy' | 'verify' | 'rollback' | 'report';
 export type PhaseStatus = 'running' | 'succeeded' | 'failed' | 'skipped';
@@ -42,6 +47,14 @@ export interface RecordHealth {
   detail?: string;
 }
 
+/** What a cancelled deploy left behind, written when the outcome is `cancelled`. */
+export interface RecordCancellation {
+  /** One line per part of the target, what it runs now: the platform operation, the instances, the boot tag. */
+  runsNow: string[];
+  /** The one command that finishes the rollback; undefined when the cancel left nothing to finish. */
+  finish?: string;
+}
+
 export interface DeployRecord {
   schema: typeof RECORD_SCHEMA;
   version: typeof RECORD_VERSION;
@@ -58,6 +71,8 @@ export interface DeployRecord {
   health?: RecordHealth;
   outcome: Outcome;
   error?: string;
+  /** Set with outcome `cancelled`. */
+  cancellation?: RecordCancellation;
   run?: { repository?: string; runId?: string; runAttempt?: string; serverUrl?: string; event?: string; ref?: string };
   /** The GitHub Deployment that tracks this deploy (set by the report action), so later reports update it. */
   github?: { deploymentId: number };
@@ -154,6 +169,16 @@ export function recordFailure(record: DeployRecord, outcome: Outcome, message: s
   record.error = message;
 }
 
+/** Marks the record cancelled: the outcome, what runs now and the command that finishes the rollback, and why. */
+export function recordCancelled(record: DeployRecord, cancellation: RecordCancellation, message: string): void {
+  record.outcome = 'cancelled';
+  record.cancellation = {
+    runsNow: [...cancellation.runsNow],
+    ...(cancellation.finish ? { finish: cancellation.finish } : {}),
+  };
+  record.error = message;
+}
+
 export function serializeRecord(record: DeployRecord): string {
   return JSON.stringify(record);
 }
@@ -219,6 +244,18 @@ function recordProblem(value: unknown): string | undefined {
       typeof target.id !== 'string'
     ) {
       return '"target" needs a kind (a platform name such as "apprunner") and an id';
+    }
+  }
+  if (r.cancellation !== undefined) {
+    const c = r.cancellation as Record<string, unknown>;
+    if (
+      typeof c !== 'object' ||
+      c === null ||
+      !Array.isArray(c.runsNow) ||
+      !c.runsNow.every((line) => typeof line === 'string') ||
+      (c.finish !== undefined && typeof c.finish !== 'string')
+    ) {
+      return '"cancellation" needs runsNow (a list of strings) and an optional finish command';
     }
   }
   if (r.github !== undefined) {

@@ -18,7 +18,9 @@ export function environmentFlags(environment: string): { production: boolean; tr
 
 /**
  * The deployment status for a record's outcome. A rolled-back deploy is a `failure` (its version is not serving);
- * a failed rollback is an `error`: the environment's state is unknown and needs a person.
+ * a failed rollback is an `error`: the environment's state is unknown and needs a person. GitHub has no cancelled
+ * state: a cancelled deploy is an `error` too, since part of the target may run the unverified version until someone
+ * runs the command that finishes the rollback. Never `success`, so it is never a rollback destination.
  */
 export function deploymentStateOf(outcome: Outcome): DeploymentState {
   switch (outcome) {
@@ -30,6 +32,7 @@ export function deploymentStateOf(outcome: Outcome): DeploymentState {
     case 'rolled-back':
       return 'failure';
     case 'rollback-failed':
+    case 'cancelled':
       return 'error';
   }
 }
@@ -179,6 +182,10 @@ function statusDescription(record: DeployRecord): string {
       return `${short} failed and was rolled back${record.previous?.commit ? ` to ${record.previous.commit.slice(0, 7)}` : ''}`;
     case 'rollback-failed':
       return `${short} failed and the rollback failed too: check the environment`;
+    case 'cancelled':
+      return record.cancellation?.finish
+        ? `${short} was cancelled before it was verified: the PR comment and the run say what runs now and how to finish the rollback`
+        : `${short} was cancelled before it was verified; nothing it changed is left`;
   }
 }
 

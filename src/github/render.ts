@@ -4,7 +4,15 @@ import type { DeployRecord, PhaseName, RecordPhase } from '../core/record';
 import { redactUrl } from '../core/redact';
 
 /** Where a deploy stands, as the comment's headline says it. */
-export type DisplayPhase = 'building' | 'deploying' | 'verifying' | 'rolling back' | 'live' | 'rolled back' | 'failed';
+export type DisplayPhase =
+  | 'building'
+  | 'deploying'
+  | 'verifying'
+  | 'rolling back'
+  | 'live'
+  | 'rolled back'
+  | 'failed'
+  | 'cancelled';
 
 export interface RenderContext {
   /** The environment name (the record's, or the report's `environment` input). */
@@ -43,6 +51,8 @@ export function displayPhase(record: DeployRecord): DisplayPhase {
     case 'failed':
     case 'rollback-failed':
       return 'failed';
+    case 'cancelled':
+      return 'cancelled';
     case 'in-progress': {
       const phases = record.phases.filter((p) => stepOf[p.name] !== undefined);
       const running = phases.findLast((p) => p.status === 'running');
@@ -64,6 +74,7 @@ const badge: Record<DisplayPhase, string> = {
   live: '✅ live',
   'rolled back': '↩️ rolled back',
   failed: '❌ failed',
+  cancelled: '⏹️ cancelled',
 };
 
 /** building → deploying → verifying → live, with the current step in bold and the finished ones ticked. */
@@ -71,16 +82,18 @@ export function progressLine(record: DeployRecord): string {
   const current = displayPhase(record);
   const steps: DisplayPhase[] = ['building', 'deploying', 'verifying'];
   if (record.phases.some((p) => p.name === 'rollback') || record.outcome === 'rolled-back') steps.push('rolling back');
-  // A failure stops the line at the step that failed; otherwise it ends at where the deploy ends up.
-  const failedAt = current === 'failed' ? failedStep(record) : undefined;
-  if (!failedAt) steps.push(current === 'rolled back' || current === 'failed' ? current : 'live');
+  // A failure (or a cancel) stops the line at the step it hit; otherwise it ends at where the deploy ends up.
+  const failedAt = current === 'failed' || current === 'cancelled' ? failedStep(record) : undefined;
+  if (!failedAt)
+    steps.push(current === 'rolled back' || current === 'failed' || current === 'cancelled' ? current : 'live');
   const at = steps.indexOf(failedAt ?? current);
+  const mark = current === 'cancelled' ? ' ⏹️ cancelled' : ' ✗';
   return steps
     .slice(0, failedAt ? at + 1 : steps.length)
     .map((step, i) => {
       // A step with no phase in the record never ran (e.g. no verify after a failed refresh): say so, not ✓.
       if (i < at) return `${step} ${stepRan(record, step) ? (stepFailed(record, step) ? '✗' : '✓') : '–'}`;
-      if (i === at) return `**${step}${failedAt ? ' ✗' : ''}**`;
+      if (i === at) return `**${step}${failedAt ? mark : ''}**`;
       return step;
     })
     .join(' → ');
@@ -156,6 +169,11 @@ export function rollbackText(record: DeployRecord, ctx: RenderContext): string {
   const environment = ctx.environment ?? record.environment;
   const previous = record.previous?.commit ? code(record.previous.commit.slice(0, 7)) : 'the previous good version';
   if (record.outcome === 'rolled-back') return `Already rolled back to ${previous}.`;
+  if (record.outcome === 'cancelled' && record.cancellation) {
+    return record.cancellation.finish
+      ? `Finish the rollback: ${code(record.cancellation.finish)}`
+      : 'Nothing left to roll back: the cancel put everything this deploy changed back.';
+  }
   if (!record.previous?.commit && !record.previous?.digest && !record.previous?.image) {
     return 'Nothing to roll back to yet: this is the first recorded deploy of this target.';
   }
@@ -189,9 +207,11 @@ export function renderFacts(record: DeployRecord, ctx: RenderContext): string {
     ],
     ['Durations', durationsText(record, ctx.now)],
     ['Health', healthText(record)],
+    ['Runs now', record.cancellation?.runsNow.length ? record.cancellation.runsNow.map(cell).join('<br>') : undefined],
     ['Previous version', previousText(record, ctx)],
     ['Roll back', rollbackText(record, ctx)],
-    ['Error', record.error ? cell(record.error) : undefined],
+    // A cancel's message is the two rows above it in sentences.
+    ['Error', record.error && !record.cancellation ? cell(record.error) : undefined],
     ['Run', ctx.runUrl ? link(cell(ctx.runUrl.replace(/^https?:\/\/[^/]+\//, '')), ctx.runUrl) : undefined],
   ];
   return table(rows.flatMap(([name, value]) => (value !== undefined ? [[`**${name}**`, value]] : [])));

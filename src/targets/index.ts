@@ -1,6 +1,6 @@
 import type { AppRunnerSettings } from './apprunner/target';
 import type { AsgSettings } from './asg/target';
-import type { Target, TargetContext } from './target';
+import type { AbandonedRun, PostStepDeps, Target, TargetContext } from './target';
 
 /**
  * The deploy platforms, and the only place that names their folders. Each folder's `target.ts` exports
@@ -13,6 +13,8 @@ export type TargetKind = TargetSpec['kind'];
 
 type Loader<K extends TargetKind> = () => Promise<{
   createTarget(settings: Extract<TargetSpec, { kind: K }>, context: TargetContext): Target;
+  /** A platform whose deploys can outlive a killed step finishes them in the post step. */
+  settleAbandoned?: (deps: PostStepDeps) => Promise<AbandonedRun | undefined>;
 }>;
 
 const platforms: { [K in TargetKind]: Loader<K> } = {
@@ -22,6 +24,19 @@ const platforms: { [K in TargetKind]: Loader<K> } = {
 
 /** The platforms a `target` input may name. */
 export const TARGET_KINDS = Object.keys(platforms) as TargetKind[];
+
+/** What the all-in-one action's main step saves for its post step. */
+export const POST_STATE = { targetKind: 'target-kind' } as const;
+
+/**
+ * The post step of a step that deployed to `kind` (read back from POST_STATE): lets the platform finish what a main
+ * step killed outright left running. Undefined when there was nothing to do (or the main step did it).
+ */
+export async function settleAbandoned(kind: string, deps: PostStepDeps): Promise<AbandonedRun | undefined> {
+  if (!Object.hasOwn(platforms, kind)) return undefined;
+  const platform = await platforms[kind as TargetKind]();
+  return platform.settleAbandoned?.(deps);
+}
 
 export async function openTarget(spec: TargetSpec, context: TargetContext): Promise<Target> {
   const platform = await (platforms[spec.kind] as Loader<typeof spec.kind>)();

@@ -4,7 +4,7 @@ import type { DeployError } from '../core/errors';
 import type { HealthCheckOptions } from '../core/health';
 import type { Logger } from '../core/logger';
 import type { PollDelays } from '../core/poller';
-import type { DeployRecord } from '../core/record';
+import type { DeployRecord, RecordCancellation } from '../core/record';
 
 /**
  * The seam between the platform-neutral flow (the all-in-one action, the rollback action, the CLI) and one deploy
@@ -25,6 +25,11 @@ export interface TargetContext {
   /** SDK clients to use instead of new ones (tests inject them), by the name each platform documents. */
   clients?: Record<string, unknown>;
   pollDelays?: PollDelays;
+  /**
+   * Saves what the step's post step needs to finish an operation this step started if the step is killed outright
+   * (GitHub's saveState). Absent outside a runner.
+   */
+  saveState?(name: string, value: string): void;
 }
 
 /** What the target runs now. */
@@ -115,6 +120,32 @@ export interface Target {
    * and returns the failure instead of throwing it.
    */
   rollback(request: RollbackRequest): Promise<DeployError | undefined>;
+  /**
+   * After the job was cancelled: stops what this target's deploy started and quickly puts back what can be put back
+   * (never starting an operation nothing would watch), and says what each part of the target runs now. `finish` is
+   * the platform's own command that completes the rollback, when it has one.
+   */
+  settleCancelled(record: DeployRecord): Promise<RecordCancellation>;
   /** The dry-run plan's deploy line: what a deploy would do, changing nothing. */
   planDeploy(repository: string): Promise<{ running?: string; line: string }>;
+}
+
+/** What a post step gives the platform: the state its main step saved, and the job's context. */
+export interface PostStepDeps {
+  getState(name: string): string;
+  saveState(name: string, value: string): void;
+  env: NodeJS.ProcessEnv;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** What a post step found and did about a deploy its main step left behind. */
+export interface AbandonedRun {
+  /** "Auto Scaling refresh of web-asg", for the summary's title. */
+  what: string;
+  /** What was done and what is left, in sentences, for the log. */
+  summary: string;
+  /** Whether anything was stopped or put back, or is left to do (a warning), or all had ended (an info line). */
+  changed: boolean;
+  cancellation: RecordCancellation;
 }

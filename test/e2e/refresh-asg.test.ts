@@ -8,12 +8,12 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { docker } from '../../sandbox/docker';
 import { type Sandbox, startSandbox } from '../../sandbox/index';
-import { runBundle } from '../../sandbox/run-bundle';
+import { RUNNER_CANCEL, runBundle } from '../../sandbox/run-bundle';
 import { sampleAppContext } from '../../sandbox/sample-app';
 import { systemClock } from '../../src/core/clock';
 import { captureLogger } from '../../src/core/logger';
 import { poll } from '../../src/core/poller';
-import type { DeployRecord } from '../../src/core/record';
+import { type DeployRecord, newRecord, serializeRecord } from '../../src/core/record';
 import { ecrBootTag } from '../../src/targets/asg/boot-tag';
 import { rollbackAsg } from '../../src/targets/asg/rollback';
 
@@ -505,5 +505,149 @@ describe('refresh-asg against the sandbox', () => {
     expect(run.summary).toMatch(/\| Instances replaced \| 0 \(skip-matching/);
     const record = JSON.parse(run.outputs.record ?? '') as DeployRecord;
     expect(record.phases.find((p) => p.name === 'deploy')?.detail).toMatch(/no instance was replaced/);
+  });
+
+  describe('cancelled as a runner cancels a job', () => {
+    // runBundle's default GITHUB_SHA: the commit the report looks up pull requests for.
+    const sha = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
+    /** 2 batches, each warming up for 3000 emulated seconds (30 s here): the signal lands mid-refresh. */
+    const slow = { 'min-healthy-percentage': '50', 'instance-warmup': '3000', 'timeout-minutes': '120' };
+    const finishCommand = (name: string) =>
+      `aws autoscaling start-instance-refresh --region us-east-1 --auto-scaling-group-name ${name} --preferences '{"MinHealthyPercentage":50}'`;
+
+    async function noRefreshRunning(name: string): Promise<string[]> {
+      // CancelInstanceRefresh answers at once; the refresh itself turns Cancelled a moment later.
+      await poll({
+        what: 'the cancelled refresh to stop',
+        timeoutMs: 30_000,
+        minDelayMs: 100,
+        maxDelayMs: 100,
+        check: async () => ({ done: (await refreshes(name))[0]?.Status !== 'Cancelling', value: undefined }),
+      });
+      return (await refreshes(name)).map((r) => r.Status ?? '');
+    }
+
+    it('SIGINT then SIGTERM mid-refresh: stopped, boot tag back, outcome cancelled, and the report says so', async () => {
+      const { name, tag } = await groupOnV1(2);
+      sandbox.github.addPullRequest('octo-org/web', { number: 11, headSha: sha });
+      const main = await runBundle('refresh-asg', {
+        inputs: {
+          'asg-name': name,
+          image: uri('v2'),
+          'boot-tag': tag,
+          ...slow,
+          record: serializeRecord(newRecord(sha, { environment: 'staging' })),
+        },
+        env: sandbox.env(),
+        secrets: [sandbox.aws.clientEnv().AWS_SECRET_ACCESS_KEY ?? '', sandbox.registry.password],
+        // SIGTERM while the step is settling (a runner waits 7.5 s; the step must not need it), SIGKILL as a runner.
+        signals: [
+          { signal: 'SIGINT', afterMs: 0 },
+          { signal: 'SIGTERM', afterMs: 50 },
+          { signal: 'SIGKILL', afterMs: RUNNER_CANCEL[2]!.afterMs },
+        ],
+        signalsWhen: /Instance refresh [0-9a-f-]+ of web-\d+: InProgress/,
+      });
+
+      // It ended by itself (SIGTERM did not cut the settling short), failing the step.
+      expect(main.killedBy).toBeUndefined();
+      expect(main.exitCode).toBe(1);
+      const id = main.state['refresh-id']!;
+      expect(main.errors.join('\n')).toContain(`The job was cancelled: cancelled instance refresh ${id} of ${name}`);
+      expect(main.warnings).toContain(`To finish the rollback, run: ${finishCommand(name)}`);
+      expect(main.state.settled).toBe('true');
+      const record = JSON.parse(main.outputs.record ?? '') as DeployRecord;
+      expect(record).toMatchObject({
+        outcome: 'cancelled',
+        previous: { digest: digests.v1 },
+        operations: [{ kind: 'instance-refresh', id }],
+        cancellation: { finish: finishCommand(name) },
+      });
+      expect(record.cancellation?.runsNow).toEqual([
+        expect.stringMatching(new RegExp(`^instance refresh ${id}: Cancell(ing|ed).* \\(cancelled by this run\\)$`)),
+        expect.stringMatching(
+          new RegExp(`^instances of ${name}: those the refresh replaced .*run the new image ${digests.v2}`),
+        ),
+        `boot tag app:${tag}: ${digests.v1} (the previous image, moved back)`,
+      ]);
+      expect(main.summary).toContain(`### Auto Scaling refresh of ${name}: cancelled`);
+
+      // The post step finds it settled: no call, nothing done twice.
+      const calls = sandbox.aws.calls.length;
+      const post = await runBundle('refresh-asg-post', { env: sandbox.env(), state: main.state });
+      expect(post.exitCode).toBe(0);
+      expect(sandbox.aws.calls.length).toBe(calls);
+
+      expect(await noRefreshRunning(name)).toEqual(['Cancelled']);
+      expect(await bootTagDigest(tag)).toBe(digests.v1);
+
+      const report = await runBundle('report', {
+        inputs: { record: main.outputs.record!, 'github-token': sandbox.github.token },
+        env: sandbox.env(),
+        secrets: [sandbox.github.token],
+      });
+      expect(report.exitCode).toBe(0);
+      expect(report.warnings).toEqual([]);
+      const github = sandbox.github.repo('octo-org/web');
+      const deployment = github.deployments.find((d) => d.id === Number(report.outputs['deployment-id']));
+      expect(deployment).toMatchObject({ ref: sha, environment: 'staging', payload: { outcome: 'cancelled' } });
+      expect(github.latestStatus(deployment!.id)).toMatchObject({
+        state: 'error',
+        description: expect.stringContaining('a1b2c3d was cancelled'),
+      });
+      const comment = github.comments.find((c) => c.issue === 11)?.body ?? '';
+      expect(comment).toContain('### Deploy staging: ⏹️ cancelled');
+      expect(comment).toContain(`boot tag app:${tag}: ${digests.v1} (the previous image, moved back)`);
+      expect(comment).toContain(`Finish the rollback: \`${finishCommand(name)}\``);
+      expect(report.summary).toContain('## Deploy staging: ⏹️ cancelled');
+
+      // The printed command does finish the rollback: every instance back on v1.
+      const preferences = JSON.parse(/--preferences '(.*)'$/.exec(finishCommand(name))![1]!) as {
+        MinHealthyPercentage: number;
+      };
+      const { InstanceRefreshId } = await autoscaling.send(
+        new StartInstanceRefreshCommand({ AutoScalingGroupName: name, Preferences: preferences }),
+      );
+      await poll({
+        what: 'the refresh that finishes the rollback',
+        timeoutMs: 60_000,
+        minDelayMs: 200,
+        maxDelayMs: 200,
+        check: async () => {
+          const r = (await refreshes(name)).find((x) => x.InstanceRefreshId === InstanceRefreshId);
+          return { done: r?.Status === 'Successful', value: undefined };
+        },
+      });
+      expect(sandbox.autoscaling.liveInstances(name).map((i) => i.digest)).toEqual([digests.v1, digests.v1]);
+      expect(await versions(name, 4)).toEqual(new Set(['200 v1']));
+    });
+
+    it('SIGKILL mid-refresh: the post step alone cancels it and moves the boot tag back', async () => {
+      const { name, tag } = await groupOnV1(2);
+      const main = await runBundle('refresh-asg', {
+        inputs: { 'asg-name': name, image: uri('v2'), 'boot-tag': tag, ...slow },
+        env: sandbox.env(),
+        signals: [{ signal: 'SIGKILL', afterMs: 0 }],
+        signalsWhen: /Started instance refresh/,
+      });
+      expect(main.killedBy).toBe('SIGKILL');
+      const id = main.state['refresh-id']!;
+      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(main.state.settled).toBeUndefined();
+      expect(main.state['boot-tag-moved']).toBe('true');
+      expect(await bootTagDigest(tag)).toBe(digests.v2);
+
+      const post = await runBundle('refresh-asg-post', { env: sandbox.env(), state: main.state });
+      expect(post.exitCode).toBe(0);
+      const warnings = post.warnings.join('\n');
+      expect(warnings).toContain(`The refresh-asg step ended early: cancelled instance refresh ${id} of ${name}`);
+      expect(warnings).toContain(`Moved app:${tag} back to ${digests.v1}`);
+      expect(warnings).toContain(`To finish the rollback, run: ${finishCommand(name)}`);
+      expect(post.summary).toContain(`### Auto Scaling refresh of ${name}: cancelled`);
+      expect(post.summary).toContain(finishCommand(name));
+
+      expect(await noRefreshRunning(name)).toEqual(['Cancelled']);
+      expect(await bootTagDigest(tag)).toBe(digests.v1);
+    });
   });
 });

@@ -263,12 +263,15 @@ describe('deployAsg', () => {
       return { InstanceRefreshes: [{ InstanceRefreshId: 'r-1', Status: 'InProgress', PercentageComplete: 25 }] };
     });
     asgMock.on(CancelInstanceRefreshCommand).resolves({ InstanceRefreshId: 'r-1' });
-    await expect(deployAsg(deps(controller.signal), options())).rejects.toThrow(
+    // Issue 11: the boot tag no longer stays on the unverified image; it goes back with the cancel.
+    const tag = fakeTag();
+    await expect(deployAsg(deps(controller.signal), options({ bootTag: tag }))).rejects.toThrow(
       'The job was cancelled: cancelled instance refresh r-1 of web-asg (it was InProgress, 25% complete). ' +
-        'Instances already replaced keep the new configuration. web:latest still points at the new image; the ' +
-        `previous one was ${OLD}.`,
+        `Instances already replaced keep the new configuration. Moved web:latest back to ${OLD}, so instances ` +
+        'launched from now on pull the previous image.',
     );
     expect(asgMock.commandCalls(CancelInstanceRefreshCommand)).toHaveLength(1);
+    expect(tag.moves).toEqual([NEW, OLD]);
   });
 
   it('on timeout with cancel-on-abort false, leaves the refresh running and says how to find it', async () => {

@@ -64,6 +64,23 @@ it('maps outcomes to deployment states (a rollback is a failure of the deploy)',
   expect(deploymentStateOf('failed')).toBe('failure');
   expect(deploymentStateOf('rolled-back')).toBe('failure');
   expect(deploymentStateOf('rollback-failed')).toBe('error');
+  // GitHub has no cancelled state; never success, so never a rollback destination.
+  expect(deploymentStateOf('cancelled')).toBe('error');
+});
+
+it('a cancelled deploy gets an error status saying so, and is passed over as a previous good deployment', async () => {
+  const good = await deployed(shas[1]!, ['in_progress', 'success']);
+  const cancelled: DeployRecord = {
+    ...record(shas[2]!, 'cancelled'),
+    cancellation: { runsNow: ['boot tag web:staging: sha256:… (the previous image, moved back)'], finish: 'aws …' },
+  };
+  const result = await recordDeployment(octokit, repo, cancelled, { environment: 'staging', runId: '4242' });
+  expect(result).toMatchObject({ created: true, state: 'error' });
+  expect(github.repo('octo-org/web').latestStatus(result.deploymentId)).toMatchObject({
+    state: 'error',
+    description: expect.stringMatching(/^0202020 was cancelled before it was verified: .*finish the rollback/),
+  });
+  await expect(findPreviousGoodDeployment(octokit, repo, 'staging')).resolves.toMatchObject({ id: good });
 });
 
 describe('recordDeployment', () => {

@@ -1,7 +1,8 @@
 import { parsePipelineInputs } from '../../src/actions/pipeline/inputs';
 import { ConfigurationError } from '../../src/core/errors';
 
-const env = { AWS_REGION: 'us-east-1' };
+// A runner always sets GITHUB_SHA: build-push's parser (run by the all-in-one action's) reads the commit from it.
+const env = { AWS_REGION: 'us-east-1', GITHUB_SHA: 'a'.repeat(40) };
 const asg = {
   target: 'asg',
   repository: 'web',

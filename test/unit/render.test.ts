@@ -185,3 +185,51 @@ describe('progress line of a deploy that skipped a step', () => {
     expect(progressLine(record)).toBe('building ✓ → deploying ✗ → verifying – → rolling back ✓ → **rolled back**');
   });
 });
+
+describe('a cancelled deploy', () => {
+  const finish =
+    'aws autoscaling start-instance-refresh --region us-east-1 --auto-scaling-group-name web-asg --preferences \'{"MinHealthyPercentage":90}\'';
+  function cancelled(): DeployRecord {
+    const record = baseRecord();
+    record.target = { kind: 'asg', id: 'web-asg' };
+    record.phases = [
+      { name: 'build', status: 'succeeded', startedAt: at(0), endedAt: at(62) },
+      { name: 'deploy', status: 'failed', startedAt: at(62), endedAt: at(120), detail: 'cancelled: …' },
+    ];
+    record.outcome = 'cancelled';
+    record.error =
+      'The job was cancelled: cancelled instance refresh r-1 of web-asg (it was InProgress, 50% complete).';
+    record.cancellation = {
+      runsNow: [
+        'instance refresh r-1: Cancelled, 50% complete (cancelled by this run)',
+        `boot tag web:staging: ${previousDigest} (the previous image, moved back)`,
+      ],
+      finish,
+    };
+    return record;
+  }
+
+  it('says cancelled, what runs now and the command that finishes the rollback, in the comment and the summary', () => {
+    const record = cancelled();
+    expect(displayPhase(record)).toBe('cancelled');
+    expect(progressLine(record)).toBe('building ✓ → **deploying ⏹️ cancelled**');
+    for (const text of [renderComment(record, context), renderSummary(record, context)]) {
+      expect(text).toContain('staging: ⏹️ cancelled');
+      expect(text).toContain(
+        '| **Runs now** | instance refresh r-1: Cancelled, 50% complete (cancelled by this run)<br>boot tag ' +
+          `web:staging: ${previousDigest} (the previous image, moved back) |`,
+      );
+      expect(text).toContain(`| **Roll back** | Finish the rollback: \`${finish}\` |`);
+      // The message says the same in sentences: not a third time.
+      expect(text).not.toContain('| **Error** |');
+    }
+  });
+
+  it('says nothing is left to roll back when the cancel undid everything', () => {
+    const record = cancelled();
+    record.cancellation = { runsNow: ['Auto Scaling group web-asg: unchanged, no instance refresh was started'] };
+    expect(renderComment(record, context)).toContain(
+      '| **Roll back** | Nothing left to roll back: the cancel put everything this deploy changed back. |',
+    );
+  });
+});

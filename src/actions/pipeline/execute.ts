@@ -2,7 +2,13 @@ import type { ECRClient } from '@aws-sdk/client-ecr';
 import { ecrClient, findImage, promoteImage } from '../../aws/ecr';
 import { ConfigurationError, DeployError } from '../../core/errors';
 import type { PollDelays } from '../../core/poller';
-import { type DeployRecord, inPhase, recordFailure, serializeRecord } from '../../core/record';
+import {
+  type DeployRecord,
+  inPhase,
+  type RecordCancellation,
+  recordCancelled,
+  serializeRecord,
+} from '../../core/record';
 import { commitContextFromEnv, commitOf, commitTag, environmentTag } from '../../core/tags';
 import { validateCommitSha } from '../../core/validate';
 import { markVerified, readPointers } from '../../deploy/pointers';
@@ -10,7 +16,7 @@ import { rollBack } from '../../deploy/rollback';
 import { verifyNewVersion } from '../../deploy/verify';
 import type { Docker } from '../../docker/docker';
 import type { GitHubClient } from '../../github/client';
-import { openTarget } from '../../targets';
+import { openTarget, POST_STATE } from '../../targets';
 import type { ImageByDigest, Target, TargetContext, TargetDeployResult } from '../../targets/target';
 import { execute as buildPush } from '../build-push/execute';
 import { innerStep } from '../compose';
@@ -51,10 +57,13 @@ export async function execute(
     ecr,
     ...(services.clients ? { clients: services.clients } : {}),
     ...(services.pollDelays ? { pollDelays: services.pollDelays } : {}),
+    saveState: (name, value) => deps.saveState(name, value),
   };
   const target = await openTarget(inputs.target, context);
   if (inputs.dryRun) return plan(deps, inputs, ecr, target);
 
+  // The post step (action.yml `post:`) loads this platform to finish what a killed main step left.
+  deps.saveState(POST_STATE.targetKind, target.kind);
   const built = await deps.logger.group(`build and push ${inputs.repository}`, () =>
     buildPush(innerStep(deps), inputs.build, {
       ecr,
@@ -191,13 +200,7 @@ async function finish(
   error?: unknown,
 ): Promise<void> {
   const cancelled = deps.signal.aborted;
-  if (error && cancelled && record.outcome !== 'succeeded') {
-    recordFailure(record, 'cancelled', (error as Error).message);
-    deps.logger.warning(
-      `The job was cancelled: ${inputs.environment} was left as the log above says, and nothing was rolled back ` +
-        `by this run. To finish the rollback: ${rollbackCommand(inputs, target)}`,
-    );
-  }
+  if (error && cancelled && record.outcome !== 'succeeded') await settleCancelled(deps, inputs, target, record, error);
   if (error && record.outcome === 'in-progress') record.outcome = 'failed';
   if (error && !record.error) record.error = (error as Error).message;
   deps.setOutput('outcome', record.outcome);
@@ -225,6 +228,34 @@ async function finish(
   throw new DeployError(`The deploy to ${inputs.environment} did not succeed (${what}): ${(error as Error).message}`, {
     cause: error,
   });
+}
+
+/**
+ * The job was cancelled: the target stops what its deploy started and says what runs now (the ASG target has done
+ * so already when the cancel came during its refresh); the record says `cancelled`, and the log the one command that
+ * finishes the rollback. No rollback is started here: nothing would be left to watch it.
+ */
+async function settleCancelled(
+  deps: ActionDeps,
+  inputs: PipelineInputs,
+  target: Target,
+  record: DeployRecord,
+  error: unknown,
+): Promise<void> {
+  if (record.outcome !== 'cancelled') {
+    const settled: RecordCancellation = await target.settleCancelled(record).catch((settleError: unknown) => ({
+      runsNow: [`Could not read what runs now: ${(settleError as Error).message}`],
+    }));
+    const deployed = record.phases.some((phase) => phase.name === 'deploy');
+    const finish = settled.finish ?? (deployed ? rollbackCommand(inputs, target) : undefined);
+    recordCancelled(record, { runsNow: settled.runsNow, ...(finish ? { finish } : {}) }, (error as Error).message);
+    deps.logger.warning(
+      `The job was cancelled: ${settled.runsNow.join(' ')}` +
+        (finish
+          ? ` Nothing was rolled back by this run. To finish the rollback, run: ${finish}`
+          : ' Nothing was deployed.'),
+    );
+  }
 }
 
 /** The CLI command that rolls the environment back to its previous verified image. */

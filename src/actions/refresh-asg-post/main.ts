@@ -1,38 +1,40 @@
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { autoScalingClient, cancelRefresh, describeProgress, getRefresh, isActiveStatus } from '../../aws/autoscaling';
-import { STATE } from '../refresh-asg/main';
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import { autoScalingClient } from '../../aws/autoscaling';
+import { ecrClient } from '../../aws/ecr';
+import { cancelledSummary } from '../../deploy/cancellation';
+import { STATE, settledSomething, settleFromState } from '../../targets/asg/state';
 import type { ActionDeps } from '../runtime';
+
+/** Replaceable parts, for tests. */
+export interface RefreshAsgPostServices {
+  autoscaling?: AutoScalingClient;
+  ecr?: ECRClient;
+}
 
 /**
  * The post step of refresh-asg (runs always). The main step settles its refresh itself, even on SIGTERM; this catches
- * what it could not: a main step killed outright (SIGKILL after the runner's grace period, a runner crash). Then, with
- * cancel-on-abort, the refresh it started is cancelled, and either way the log says what was left running.
+ * what it could not: a main step killed outright (SIGKILL after the runner's grace period, a runner crash). It does
+ * what the main step would have: with cancel-on-abort, cancels the refresh it started, moves the boot tag back to the
+ * previous image, and says what runs now and the command that finishes the rollback, in the log and the summary.
  */
-export async function post(deps: ActionDeps, client?: AutoScalingClient): Promise<void> {
-  const refreshId = deps.getState(STATE.refreshId);
-  const group = deps.getState(STATE.asgName);
-  if (!refreshId || !group || deps.getState(STATE.settled) === 'true') return;
-  const autoscaling = client ?? autoScalingClient(deps.getState(STATE.region) || deps.env.AWS_REGION || '', deps.env);
-  const refresh = await getRefresh(autoscaling, group, refreshId).catch((error: unknown) => {
-    deps.logger.warning(`Could not look at instance refresh ${refreshId} of ${group}: ${(error as Error).message}`);
-    return undefined;
+export async function post(deps: ActionDeps, services: RefreshAsgPostServices = {}): Promise<void> {
+  const region = deps.getState(STATE.region) || deps.env.AWS_REGION || '';
+  const settled = await settleFromState({
+    getState: (name) => deps.getState(name),
+    saveState: (name, value) => deps.saveState(name, value),
+    autoscaling: () => services.autoscaling ?? autoScalingClient(region, deps.env),
+    ecr: () => services.ecr ?? ecrClient(region, deps.env),
+    clock: deps.clock,
+    logger: deps.logger,
   });
-  if (refresh && !isActiveStatus(refresh.status)) {
-    deps.logger.info(`Instance refresh ${refreshId} of ${group} ended: ${describeProgress(refresh)}.`);
+  if (!settled) return;
+  if (!settledSomething(settled)) {
+    deps.logger.info(`The refresh-asg step ended early: ${settled.summary}`);
     return;
   }
-  const state = refresh ? describeProgress(refresh) : 'state unknown';
-  if (deps.getState(STATE.cancelOnAbort) !== 'true') {
-    deps.logger.warning(
-      `The refresh-asg step ended early and left instance refresh ${refreshId} of ${group} running (${state}); ` +
-        'cancel-on-abort is false.',
-    );
-    return;
-  }
-  const cancelled = await cancelRefresh(autoscaling, group);
-  deps.logger.warning(
-    cancelled
-      ? `The refresh-asg step ended early: cancelled instance refresh ${refreshId} of ${group} (it was ${state}).`
-      : `The refresh-asg step ended early; instance refresh ${refreshId} of ${group} had already ended.`,
-  );
+  deps.logger.warning(`The refresh-asg step ended early: ${settled.summary}`);
+  await deps
+    .writeSummary(cancelledSummary(`Auto Scaling refresh of ${deps.getState(STATE.asgName)}`, settled))
+    .catch((error: unknown) => deps.logger.warning(`Could not write the job summary: ${(error as Error).message}`));
 }

@@ -83,6 +83,17 @@ export function createTarget(settings: AppRunnerSettings, context: TargetContext
       });
       return result.failure;
     },
+    // App Runner has no call that stops a deployment: it runs to its end (or its own rollback) by itself.
+    settleCancelled: async () => {
+      const service = await describeService(client, settings.serviceArn).catch(() => undefined);
+      return {
+        runsNow: [
+          service
+            ? `${RESOURCE} ${service.name} runs ${service.imageIdentifier ?? '(no image)'} (status ${service.status}; an operation in progress goes on in AWS).`
+            : `${RESOURCE} ${settings.serviceArn}: what it runs could not be read.`,
+        ],
+      };
+    },
     planDeploy: async () => {
       const service = await describeService(client, settings.serviceArn);
       return {

@@ -7,8 +7,8 @@ export interface BootTag {
   repository: string;
   tag: string;
   /** The digest the tag points at now; undefined when it names nothing. */
-  current(): Promise<string | undefined>;
-  moveTo(digest: string): Promise<void>;
+  current(options?: { abortSignal?: AbortSignal }): Promise<string | undefined>;
+  moveTo(digest: string, options?: { abortSignal?: AbortSignal }): Promise<void>;
 }
 
 /** A boot tag in ECR, moved by retag (BatchGetImage → PutImage): no layer moves, no rebuild. */
@@ -16,9 +16,9 @@ export function ecrBootTag(client: ECRClient, repository: string, tag: string, l
   return {
     repository,
     tag,
-    current: async () => (await findImage(client, repository, tag))?.digest,
-    moveTo: async (digest) => {
-      await promoteImage(client, { repository, source: digest, tags: [tag], logger });
+    current: async (options = {}) => (await findImage(client, repository, tag, options))?.digest,
+    moveTo: async (digest, options = {}) => {
+      await promoteImage(client, { repository, source: digest, tags: [tag], logger, ...options });
     },
   };
 }

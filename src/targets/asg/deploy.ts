@@ -11,6 +11,7 @@ import { DeployError } from '../../core/errors';
 import { formatDuration, PollTimeoutError } from '../../core/poller';
 import type { Outcome } from '../../core/record';
 import type { BootTag } from './boot-tag';
+import { AsgCancelledError, type AsgStarted, settleCancelled } from './cancel';
 import { describeHealthCheckMode, ReplacementUnhealthyError, replacementWatch } from './health-watch';
 import {
   type AsgDeps,
@@ -47,6 +48,11 @@ export interface AsgDeployOptions {
    * launchTemplateVersion, `previousTemplateVersion` is the group's version before it: what a rollback restores.
    */
   onStarted?: (refreshId: string, previousDigest: string | undefined, previousTemplateVersion?: string) => void;
+  /** Called just before the boot tag moves, so a post step knows where to move it back to if this step dies. */
+  onBootTagMoving?: (previousDigest: string | undefined) => void;
+  /** For the command a cancelled run prints to finish the rollback. */
+  region?: string;
+  environment?: string;
 }
 
 export interface AsgDeployResult {
@@ -74,9 +80,28 @@ export interface AsgDeployResult {
  * boot tag, the tag goes back to the previous digest at once, so the instances the rollback launches pull the old image.
  */
 export async function deployAsg(deps: AsgDeps, options: AsgDeployOptions): Promise<AsgDeployResult> {
+  const started: AsgStarted = {
+    groupName: options.groupName,
+    region: options.region ?? '<region>',
+    cancelRefresh: options.cancelOnAbort,
+    minHealthyPercentage: options.preferences.minHealthyPercentage,
+    ...(options.environment ? { environment: options.environment } : {}),
+  };
+  try {
+    return await rollOut(deps, options, started);
+  } catch (error) {
+    // Cancelled: whatever was cut short, stop what this run started and put the boot tag back, once, here.
+    if (!deps.signal?.aborted || error instanceof AsgCancelledError) throw error;
+    const settled = await settleCancelled(deps, started);
+    throw new AsgCancelledError(`The job was cancelled: ${settled.summary}`, settled, { cause: error });
+  }
+}
+
+/** deployAsg without the cancellation: `started` records how far it got, for the settling. */
+async function rollOut(deps: AsgDeps, options: AsgDeployOptions, started: AsgStarted): Promise<AsgDeployResult> {
   const { groupName, bootTag, logger } = { ...options, logger: deps.logger };
-  const started = deps.clock.now();
-  const remaining = () => Math.max(1_000, options.timeoutMs - (deps.clock.now() - started));
+  const startedAt = deps.clock.now();
+  const remaining = () => Math.max(1_000, options.timeoutMs - (deps.clock.now() - startedAt));
   const group = await describeGroup(deps.autoscaling, groupName);
   const request = refreshRequest(group, options.preferences, options.launchTemplateVersion);
   reportBlockers(group, options.preferences, logger);
@@ -103,6 +128,9 @@ export async function deployAsg(deps: AsgDeps, options: AsgDeployOptions): Promi
     if (previousDigest === options.digest) {
       logger.info(`${bootTag.repository}:${bootTag.tag} already points at ${options.digest}.`);
     } else {
+      deps.signal?.throwIfAborted();
+      options.onBootTagMoving?.(previousDigest);
+      Object.assign(started, { bootTag, digest: options.digest, ...(previousDigest ? { previousDigest } : {}) });
       await bootTag.moveTo(options.digest);
       tagMoved = true;
       logger.info(
@@ -114,16 +142,20 @@ export async function deployAsg(deps: AsgDeps, options: AsgDeployOptions): Promi
 
   let refreshId: string;
   try {
+    // No refresh is started that nobody would watch.
+    deps.signal?.throwIfAborted();
     refreshId = await startWhenFree(deps, request, options.onBusy, remaining());
   } catch (error) {
-    if (!tagMoved || !bootTag) throw error;
+    if (!tagMoved || !bootTag || deps.signal?.aborted) throw error;
     // No refresh runs, but the group's next launch (a scale-out, a replaced instance) would pull the unverified image.
     throw await restoreBootTag(bootTag, previousDigest, options.digest, error);
   }
-  logger.info(`Started instance refresh ${refreshId} of ${groupName}.`);
+  started.refreshId = refreshId;
   // AWS moves the group to the DesiredConfiguration when the refresh succeeds: a later rollback must move it back.
   const previousTemplateVersion = request.DesiredConfiguration ? group.launchTemplate?.version : undefined;
+  // Before the log line: whoever reads that line (a runner killing the step) finds the id saved already.
   options.onStarted?.(refreshId, previousDigest, previousTemplateVersion);
+  logger.info(`Started instance refresh ${refreshId} of ${groupName}.`);
   const base: Pick<
     AsgDeployResult,
     'group' | 'refreshId' | 'tagMoved' | 'previousDigest' | 'previousTemplateVersion' | 'replaced'
@@ -155,6 +187,7 @@ export async function deployAsg(deps: AsgDeps, options: AsgDeployOptions): Promi
       },
     });
   } catch (error) {
+    if (deps.signal?.aborted) throw error;
     if (!(error instanceof ReplacementUnhealthyError)) {
       throw await abandon(deps, groupName, refreshId, options, error, bootTag, tagMoved ? previousDigest : undefined);
     }
@@ -258,8 +291,9 @@ async function restoreBootTag(
 }
 
 /**
- * The wait ended without the refresh ending (job cancelled, timeout, or a hard error): cancel the refresh this run
- * started if asked to, and say what state everything is left in. Never leaves a refresh running unreported.
+ * The wait ended without the refresh ending (timeout, or a hard error; a cancelled job goes to settleCancelled):
+ * cancel the refresh this run started if asked to, and say what state everything is left in. Never leaves a refresh
+ * running unreported.
  */
 async function abandon(
   deps: AsgDeps,
@@ -270,9 +304,8 @@ async function abandon(
   bootTag: BootTag | undefined,
   previousDigest: string | undefined,
 ): Promise<Error> {
-  const why = deps.signal?.aborted
-    ? 'The job was cancelled'
-    : error instanceof PollTimeoutError
+  const why =
+    error instanceof PollTimeoutError
       ? `The refresh did not finish within timeout-minutes (${formatDuration(options.timeoutMs)})`
       : `Watching the refresh failed (${(error as Error).message})`;
   const tagNote =

@@ -1,13 +1,14 @@
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { autoScalingClient, describeGroup } from '../../aws/autoscaling';
-import { findImage } from '../../aws/ecr';
+import { ecrClient, findImage } from '../../aws/ecr';
 import { elbv2Client } from '../../aws/elbv2';
 import { DeployError } from '../../core/errors';
 import {
   type DeployRecord,
   endPhase,
   inPhase,
+  recordCancelled,
   recordFailure,
   recordHealth,
   recordOperation,
@@ -15,17 +16,21 @@ import {
 } from '../../core/record';
 import { commitFromTags } from '../../core/tags';
 import type {
+  AbandonedRun,
   CurrentState,
   ImageByDigest,
+  PostStepDeps,
   RollbackRequest,
   Target,
   TargetContext,
   TargetDeployResult,
 } from '../target';
 import { type BootTag, ecrBootTag } from './boot-tag';
+import { AsgCancelledError, settleCancelled } from './cancel';
 import { type AsgDeployResult, deployAsg } from './deploy';
 import { type AsgOnBusy, DEFAULT_MIN_HEALTHY_PERCENTAGE, type RefreshPreferences } from './refresh';
 import { rollbackAsg } from './rollback';
+import { STATE, settledSomething, settleFromState } from './state';
 
 /** What the inputs say about an Auto Scaling group target. */
 export interface AsgSettings {
@@ -93,8 +98,9 @@ function imageUri(image: ImageByDigest | undefined, repository: string, digest: 
 
 /**
  * One instance refresh as a phase of the record: moves the boot tag (when an image is given), refreshes, waits,
- * checks target health. The record gets the target, the previous image, the refresh and the outcome. Throws only
- * when the wait itself ended early (cancelled, timed out); the record then says `failed`.
+ * checks target health. The record gets the target, the previous image, the refresh and the outcome; what a post
+ * step needs goes to `context.saveState` as it happens. Throws only when the wait itself ended early: cancelled (an
+ * AsgCancelledError, the record `cancelled`, what was started stopped), timed out or broken (the record `failed`).
  */
 export async function refreshGroup(
   context: TargetContext,
@@ -108,6 +114,14 @@ export async function refreshGroup(
   const bootTag: BootTag | undefined = repository
     ? ecrBootTag(context.ecr, repository, settings.bootTag, context.logger)
     : undefined;
+  const preferences = settings.preferences ?? { minHealthyPercentage: DEFAULT_MIN_HEALTHY_PERCENTAGE };
+  const cancelOnAbort = settings.cancelOnAbort ?? true;
+  const save = (name: string, value: string) => context.saveState?.(name, value);
+  save(STATE.asgName, settings.asgName);
+  save(STATE.region, context.region);
+  save(STATE.cancelOnAbort, String(cancelOnAbort));
+  save(STATE.minHealthy, String(preferences.minHealthyPercentage));
+  if (record.environment) save(STATE.environment, record.environment);
   record.target = { kind: 'asg', id: settings.asgName, resource: RESOURCE };
   const phase = startPhase(record, 'deploy', context.clock);
   let result: AsgDeployResult;
@@ -116,14 +130,24 @@ export async function refreshGroup(
       groupName: settings.asgName,
       ...(bootTag ? { bootTag } : {}),
       ...(image ? { digest: image.digest } : {}),
-      preferences: settings.preferences ?? { minHealthyPercentage: DEFAULT_MIN_HEALTHY_PERCENTAGE },
+      preferences,
       ...(settings.launchTemplateVersion ? { launchTemplateVersion: settings.launchTemplateVersion } : {}),
       onBusy: settings.onBusy ?? 'wait',
       wait: settings.wait,
       timeoutMs: settings.timeoutMs,
-      cancelOnAbort: settings.cancelOnAbort ?? true,
+      cancelOnAbort,
+      region: context.region,
+      ...(record.environment ? { environment: record.environment } : {}),
       ...(settings.verifyTargetGroups !== undefined ? { verifyTargetGroups: settings.verifyTargetGroups } : {}),
+      onBootTagMoving: (previousDigest) => {
+        save(STATE.repository, repository ?? '');
+        save(STATE.bootTag, settings.bootTag);
+        save(STATE.digest, image?.digest ?? '');
+        save(STATE.previousDigest, previousDigest ?? '');
+        save(STATE.bootTagMoved, 'true');
+      },
       onStarted: (refreshId, previousDigest, previousTemplateVersion) => {
+        save(STATE.refreshId, refreshId);
         if (previousDigest && repository) {
           record.previous = {
             ...record.previous,
@@ -136,11 +160,22 @@ export async function refreshGroup(
       },
     });
   } catch (error) {
+    // Settled here (cancelled, timed out or broken): the post step has nothing left to do.
+    save(STATE.settled, 'true');
     const message = error instanceof Error ? error.message : String(error);
-    endPhase(phase, 'failed', context.clock, message);
-    recordFailure(record, 'failed', message);
+    if (error instanceof AsgCancelledError) {
+      const { refresh } = error.settled;
+      endPhase(phase, 'failed', context.clock, `cancelled: ${error.settled.runsNow.join('; ')}`);
+      recordCancelled(record, error.settled, message);
+      if (refresh) recordOperation(record, OPERATION_KIND, refresh.id, refresh.status);
+      if (error.settled.finish) context.logger.warning(`To finish the rollback, run: ${error.settled.finish}`);
+    } else {
+      endPhase(phase, 'failed', context.clock, message);
+      recordFailure(record, 'failed', message);
+    }
     throw error;
   }
+  save(STATE.settled, 'true');
   recordOperation(record, OPERATION_KIND, result.refreshId, result.status);
   record.outcome = result.outcome;
   if (result.failure) record.error = result.failure.message;
@@ -163,6 +198,8 @@ export function nothingReplaced(result: AsgDeployResult): string | undefined {
 /** An Auto Scaling group as a deploy target: the boot tag moves to the image, then an instance refresh. */
 export function createTarget(settings: AsgSettings, context: TargetContext): Target {
   const clients = asgClients(context);
+  // What the last deploy started, for settleCancelled.
+  let started: { refreshId?: string; image?: ImageByDigest } = {};
   return {
     kind: 'asg',
     resource: RESOURCE,
@@ -186,7 +223,9 @@ export function createTarget(settings: AsgSettings, context: TargetContext): Tar
     },
     deploy: async (image, record, timeoutMs): Promise<TargetDeployResult> => {
       const outputs: Record<string, string> = {};
+      started = { image };
       const onStarted: RefreshHooks['onStarted'] = (refreshId, _previous, previousTemplateVersion) => {
+        started.refreshId = refreshId;
         outputs['refresh-id'] = refreshId;
         if (previousTemplateVersion) outputs['previous-launch-template-version'] = previousTemplateVersion;
       };
@@ -209,8 +248,13 @@ export function createTarget(settings: AsgSettings, context: TargetContext): Tar
         };
       } catch (error) {
         const before = previous();
-        const cancelled = context.signal?.aborted === true;
-        outputs.status = cancelled ? 'Cancelled' : 'Unknown';
+        const cancelled = error instanceof AsgCancelledError || context.signal?.aborted === true;
+        outputs.status =
+          error instanceof AsgCancelledError
+            ? (error.settled.refresh?.status ?? 'Cancelled')
+            : cancelled
+              ? 'Cancelled'
+              : 'Unknown';
         return {
           ...(before ? { previous: before } : {}),
           failure: error instanceof DeployError ? error : new DeployError((error as Error).message, { cause: error }),
@@ -264,6 +308,28 @@ export function createTarget(settings: AsgSettings, context: TargetContext): Tar
         return failure;
       }
     },
+    settleCancelled: async (record) => {
+      const image = started.image;
+      const settled = await settleCancelled(
+        { autoscaling: clients.autoscaling, clock: context.clock, logger: context.logger },
+        {
+          groupName: settings.asgName,
+          region: context.region,
+          cancelRefresh: settings.cancelOnAbort ?? true,
+          minHealthyPercentage: settings.preferences?.minHealthyPercentage ?? DEFAULT_MIN_HEALTHY_PERCENTAGE,
+          ...(started.refreshId ? { refreshId: started.refreshId } : {}),
+          ...(image && started.refreshId
+            ? {
+                bootTag: ecrBootTag(context.ecr, image.repository, settings.bootTag, context.logger),
+                digest: image.digest,
+                ...(record.previous?.digest ? { previousDigest: record.previous.digest } : {}),
+              }
+            : {}),
+          ...(record.environment ? { environment: record.environment } : {}),
+        },
+      );
+      return { runsNow: settled.runsNow, ...(settled.finish ? { finish: settled.finish } : {}) };
+    },
     planDeploy: async (repository) => {
       const running = (await findImage(context.ecr, repository, settings.bootTag))?.digest;
       return {
@@ -271,5 +337,25 @@ export function createTarget(settings: AsgSettings, context: TargetContext): Tar
         line: `move ${repository}:${settings.bootTag} to the image, then an instance refresh of ${settings.asgName}`,
       };
     },
+  };
+}
+
+/** The post step's share for a group: see src/targets/asg/state.ts. */
+export async function settleAbandoned(deps: PostStepDeps): Promise<AbandonedRun | undefined> {
+  const region = deps.getState(STATE.region) || deps.env.AWS_REGION || '';
+  const settled = await settleFromState({
+    getState: (name) => deps.getState(name),
+    saveState: (name, value) => deps.saveState(name, value),
+    autoscaling: () => autoScalingClient(region, deps.env),
+    ecr: () => ecrClient(region, deps.env),
+    clock: deps.clock,
+    logger: deps.logger,
+  });
+  if (!settled) return undefined;
+  return {
+    what: `Auto Scaling refresh of ${deps.getState(STATE.asgName)}`,
+    summary: settled.summary,
+    changed: settledSomething(settled),
+    cancellation: settled,
   };
 }
