@@ -98,6 +98,8 @@ export async function execute(
     return finish(deps, inputs, target, record, deployed.failure);
   }
 
+  // The platform's part is done; the deploy is not until the new version answers.
+  record.outcome = 'in-progress';
   const healthUrl = inputs.healthUrl ?? `${deployed.serviceUrl ?? ''}${target.defaultHealthPath ?? '/health'}`;
   try {
     await deps.logger.group('verify the new version', () =>
