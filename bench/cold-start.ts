@@ -1,11 +1,13 @@
 // Cold start of each shipped bundle: how long a step takes from `node dist/<name>/index.js` to its first AWS call,
-// against `node -e 0` on the same node binary, and how much memory it peaks at.
+// against `node -e 0` on the same node binary, and how much memory it peaks at. When PEER_ECR_LOGIN_DIST names a
+// built aws-actions/amazon-ecr-login (the folder holding its index.js), that action runs in the same rounds as a peer
+// row, and each bundle is compared with it.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { freePort } from '../sandbox/ports';
 import { newRecord } from '../src/core/record';
 import { type Bench, type BenchContext, type Measured, measure, median } from './lib';
@@ -64,6 +66,35 @@ export const BUNDLE_SETUP: Record<string, BundleSetup> = {
   // connection (about 14 s) would be measured instead of the start.
   report: { inputs: { record: JSON.stringify(newRecord('a'.repeat(40), { environment: 'staging' })) } },
 };
+
+/** The environment variable naming the peer: the folder holding aws-actions/amazon-ecr-login's built index.js. */
+export const PEER_ENV = 'PEER_ECR_LOGIN_DIST';
+export const PEER_NAME = 'peer: amazon-ecr-login';
+
+/**
+ * The peer's inputs as the runner passes them: every input of its action.yml, with its default or empty. With
+ * registry-type private and no registries it calls ECR GetAuthorizationToken (at AWS_ENDPOINT_URL_ECR, the closed
+ * port) with the environment's credentials, then would run `docker login`: it stops at the refused connection first.
+ */
+export const PEER_SETUP: BundleSetup = {
+  inputs: {
+    'http-proxy': '',
+    'mask-password': 'true',
+    registries: '',
+    'registry-type': 'private',
+    'skip-logout': 'false',
+  },
+};
+
+/** The peer's index.js when PEER_ECR_LOGIN_DIST names a folder holding one; else why the peer row is skipped. */
+export function findPeer(env: NodeJS.ProcessEnv = process.env): { file: string } | { skipped: string } {
+  const how = `set ${PEER_ENV} to the folder holding aws-actions/amazon-ecr-login's index.js, e.g. ${PEER_ENV}=<checkout>/dist npm run bench -- cold-start`;
+  const dir = env[PEER_ENV];
+  if (!dir) return { skipped: `peer row skipped: ${PEER_ENV} is not set; to compare with the official action, ${how}` };
+  const file = join(resolve(dir), 'index.js');
+  if (!existsSync(file)) return { skipped: `peer row skipped: no index.js in ${PEER_ENV}=${dir}; ${how}` };
+  return { file };
+}
 
 /** Every service endpoint the toolkit's clients and bundles may use, so no call leaves loopback. */
 const ENDPOINT_VARS = [
@@ -152,6 +183,8 @@ async function runSubjects(ctx: BenchContext, subjects: Subject[], workDir: stri
     const runs = samples.get(s.name)!;
     const walls = runs.map((r) => r.wallMs);
     const output = `${runs[0]!.stdout}\n${runs[0]!.stderr}`.trim().split('\n');
+    // The last line printed, unless a warning on stderr follows the ::error:: line (the peer's SDK prints one).
+    const stop = output.findLast((line) => line.startsWith('::error::')) ?? output[output.length - 1] ?? '';
     return {
       name: s.name,
       medianMs: median(walls),
@@ -161,7 +194,7 @@ async function runSubjects(ctx: BenchContext, subjects: Subject[], workDir: stri
       medianCpuMs: median(runs.map((r) => r.cpuMs)),
       ...(s.sizeKiB !== undefined ? { sizeKiB: s.sizeKiB } : {}),
       exitCode: runs[0]!.exitCode,
-      stoppedAt: (output[output.length - 1] ?? '').slice(0, 160),
+      stoppedAt: stop.slice(0, 160),
       samplesMs: walls.map((w) => Math.round(w * 10) / 10),
     };
   });
@@ -173,6 +206,7 @@ export const bench: Bench = {
   async run(ctx) {
     const distDir = process.env.BENCH_DIST ? join(ctx.root, process.env.BENCH_DIST) : join(ctx.root, 'dist');
     const bundles = findBundles(ctx.root, distDir);
+    const peer = findPeer();
     const closed = `http://127.0.0.1:${await freePort()}`;
     const workDir = await mkdtemp(join(tmpdir(), 'adk-bench-'));
     const server = createServer((_req, res) => res.end('ok'));
@@ -189,13 +223,39 @@ export const bench: Bench = {
           sizeKiB: statSync(b.file).size / 1024,
           env: stepEnv(closed, ok, workDir, BUNDLE_SETUP[b.name]),
         })),
+        // The peer runs in the same interleaved rounds, so it sees the same machine load as the bundles.
+        ...('file' in peer
+          ? [
+              {
+                name: PEER_NAME,
+                args: [peer.file],
+                sizeKiB: statSync(peer.file).size / 1024,
+                env: stepEnv(closed, ok, workDir, PEER_SETUP),
+              },
+            ]
+          : []),
       ];
       const results = await runSubjects(ctx, subjects, workDir);
       const base = results[0]!;
-      const rows = results.slice(1).map((r) => {
+      const peerResult = results.find((r) => r.name === PEER_NAME);
+      const own = results.slice(1).filter((r) => r !== peerResult);
+      /** Median wall time against the peer's in this run: the issue's target is no bundle slower than it. */
+      const vsPeer = (r: SubjectResult) => {
+        if (!peerResult) return undefined;
+        const deltaMs = r.medianMs - peerResult.medianMs;
+        return { deltaMs, slower: deltaMs > 0 };
+      };
+      const rows = [...own, ...(peerResult ? [peerResult] : [])].map((r) => {
         const ratio = r.medianMs / base.medianMs;
         const met = ratio <= TARGET_RATIO && r.peakRssMB <= TARGET_RSS_MB;
-        return [
+        const cmp = r === peerResult ? undefined : vsPeer(r);
+        const peerCell =
+          r === peerResult
+            ? '(peer)'
+            : cmp
+              ? `${cmp.slower ? 'SLOWER' : 'no'} (${cmp.deltaMs > 0 ? '+' : ''}${Math.round(cmp.deltaMs)} ms)`
+              : '';
+        const row = [
           r.name,
           r.medianMs.toFixed(0),
           base.medianMs.toFixed(0),
@@ -207,6 +267,7 @@ export const bench: Bench = {
             ? 'yes'
             : `NO (${[ratio > TARGET_RATIO ? 'time' : '', r.peakRssMB > TARGET_RSS_MB ? 'rss' : ''].filter(Boolean).join('+')})`,
         ];
+        return peerResult ? [...row, peerCell] : row;
       });
       const notes = [
         `targets: cold start <= ${TARGET_RATIO}x node -e 0, peak RSS <= ${TARGET_RSS_MB} MB; ${ctx.runs} runs each, median`,
@@ -216,20 +277,47 @@ export const bench: Bench = {
           .join(' ')} on ${cpus().length} cores (a busy machine inflates wall times; cpu ms is steadier)`,
       ];
       if (bundles.length === 0) notes.push(`no bundles in ${distDir}: build them with npm run bundle -- <name>`);
+      if ('skipped' in peer) notes.push(peer.skipped);
+      else if (peerResult) {
+        const slower = own.filter((r) => vsPeer(r)?.slower).map((r) => r.name);
+        notes.push(
+          `peer ${peer.file}: ${peerResult.medianMs.toFixed(1)} ms median, ${peerResult.medianCpuMs.toFixed(0)} ms CPU, ${peerResult.peakRssMB.toFixed(1)} MB peak RSS; ` +
+            `slower than the peer to the first remote call (median wall): ${slower.length > 0 ? slower.join(', ') : 'none'}`,
+        );
+        if (!peerResult.stoppedAt.includes('ECONNREFUSED'))
+          notes.push(
+            'the peer did not stop at a refused connection: it did not reach its first AWS call, so its figure is not comparable',
+          );
+      }
       for (const r of results.slice(1)) notes.push(`${r.name} stopped at (exit ${r.exitCode}): ${r.stoppedAt}`);
       return {
         title: `Cold start under ${ctx.nodeVersion} (${ctx.node})`,
-        columns: ['bundle', 'median ms', 'node -e 0 ms', 'ratio', 'cpu ms', 'peak RSS MB', 'size KB', 'target met?'],
+        columns: [
+          'bundle',
+          'median ms',
+          'node -e 0 ms',
+          'ratio',
+          'cpu ms',
+          'peak RSS MB',
+          'size KB',
+          'target met?',
+          ...(peerResult ? ['slower than peer?'] : []),
+        ],
         rows,
         notes,
         data: {
           targets: { ratio: TARGET_RATIO, rssMB: TARGET_RSS_MB },
           baseline: base,
-          bundles: results.slice(1).map((r) => ({
+          bundles: own.map((r) => ({
             ...r,
             ratio: r.medianMs / base.medianMs,
             met: r.medianMs / base.medianMs <= TARGET_RATIO && r.peakRssMB <= TARGET_RSS_MB,
+            ...(peerResult ? { vsPeer: vsPeer(r) } : {}),
           })),
+          peer:
+            'skipped' in peer
+              ? { skipped: peer.skipped }
+              : { file: peer.file, ...peerResult, ratio: (peerResult?.medianMs ?? Number.NaN) / base.medianMs },
         },
       };
     } finally {
