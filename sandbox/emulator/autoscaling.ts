@@ -590,11 +590,6 @@ export class AutoScalingEmulator {
     refresh.StatusReason = undefined;
   }
 
-  /** HealthCheckGracePeriod as DescribeAutoScalingGroups reports it, in seconds. */
-  private gracePeriodSeconds(): number {
-    return Math.round(this.timing.graceMs / 1000);
-  }
-
   private toReplace(group: EmulatedGroup, refresh: EmulatedRefresh, target: string): EmulatedInstance[] {
     const prefs = refresh.Preferences;
     const candidates = group.instances.filter((i) => {

@@ -1,4 +1,4 @@
-import { getOctokit } from '@actions/github';
+import type { getOctokit } from '@actions/github';
 import { type Clock, systemClock } from '../core/clock';
 import { type Logger, silentLogger } from '../core/logger';
 import { formatDuration } from '../core/poller';
@@ -103,7 +103,10 @@ export function retryDelayMs(error: unknown, attempt: number, now: number): numb
  * retry of rate-limited and failed requests that honours GitHub's headers. Octokit has no retry of its own here and
  * the retry/throttling plugins are not dependencies: this hook is the one place that waits on GitHub.
  */
-export function createGitHubClient(token: string, options: GitHubClientOptions): GitHubClient {
+export async function createGitHubClient(token: string, options: GitHubClientOptions): Promise<GitHubClient> {
+  // Loaded when a step first talks to GitHub: Octokit is a large part of a bundle's start-up, and the AWS calls
+  // of a step come first.
+  const { getOctokit } = await import(/* webpackMode: "eager" */ '@actions/github');
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const maxWaitMs = options.maxWaitMs ?? 60_000;

@@ -97,6 +97,8 @@ export interface RollbackRequest {
 export interface Target {
   /** The record's `target.kind`. */
   readonly kind: string;
+  /** The record fields it owns: `target` (with this kind and resource) and `operations` of this kind. */
+  readonly operationKind: string;
   /** What it is, for people: "App Runner service", "Auto Scaling group" (the record's `target.resource`). */
   readonly resource: string;
   /** A name for log lines before anything is read: "App Runner service arn:…", "Auto Scaling group web-asg". */

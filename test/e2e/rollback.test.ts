@@ -43,7 +43,7 @@ beforeAll(async () => {
   Object.assign(process.env, sandbox.aws.clientEnv());
   apprunner = new AppRunnerClient({});
   ecr = new ECRClient({});
-  octokit = createGitHubClient(sandbox.github.token, { apiUrl: sandbox.github.apiUrl, clock: new FakeClock() });
+  octokit = await createGitHubClient(sandbox.github.token, { apiUrl: sandbox.github.apiUrl, clock: new FakeClock() });
   sandbox.ecr.createRepository('app');
 
   const { host, user, password } = sandbox.registry;

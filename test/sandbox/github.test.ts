@@ -14,7 +14,7 @@ let clock: FakeClock;
 beforeEach(async () => {
   github = await startGitHubEmulator();
   clock = new FakeClock(Date.now());
-  octokit = createGitHubClient(github.token, { apiUrl: github.apiUrl, clock });
+  octokit = await createGitHubClient(github.token, { apiUrl: github.apiUrl, clock });
 });
 afterEach(() => github.stop());
 
@@ -36,7 +36,7 @@ async function statesOf(id: number): Promise<string[]> {
 
 describe('authentication and rate limits', () => {
   it('answers 401 Bad credentials to a missing or unknown token', async () => {
-    const stranger = createGitHubClient('ghs_not_a_token', { apiUrl: github.apiUrl, clock });
+    const stranger = await createGitHubClient('ghs_not_a_token', { apiUrl: github.apiUrl, clock });
     await expect(stranger.rest.repos.listDeployments(repo)).rejects.toMatchObject({
       status: 401,
       message: expect.stringContaining('Bad credentials'),
@@ -62,7 +62,7 @@ describe('authentication and rate limits', () => {
   it('answers 403 once the primary rate limit is used up', async () => {
     github.rateLimit = 1;
     await octokit.rest.repos.listDeployments(repo);
-    const limited = createGitHubClient(github.token, { apiUrl: github.apiUrl, clock, retries: 0 });
+    const limited = await createGitHubClient(github.token, { apiUrl: github.apiUrl, clock, retries: 0 });
     await expect(limited.rest.repos.listDeployments(repo)).rejects.toMatchObject({
       status: 403,
       message: expect.stringContaining('API rate limit exceeded'),
@@ -71,7 +71,7 @@ describe('authentication and rate limits', () => {
 
   it("refuses a token without the route's permission with GitHub's 403 and the accepted permissions", async () => {
     github.addToken('ghs_readonly', { permissions: { deployments: 'read', pull_requests: 'read', issues: 'read' } });
-    const readonly = createGitHubClient('ghs_readonly', { apiUrl: github.apiUrl, clock });
+    const readonly = await createGitHubClient('ghs_readonly', { apiUrl: github.apiUrl, clock });
     await expect(readonly.rest.repos.listDeployments(repo)).resolves.toMatchObject({ status: 200 });
     const refused = await readonly.rest.repos.createDeployment({ ...repo, ref: sha }).catch((e: unknown) => e);
     expect(refused).toMatchObject({

@@ -11,7 +11,7 @@ let octokit: GitHubClient;
 
 beforeEach(async () => {
   github = await startGitHubEmulator();
-  octokit = createGitHubClient(github.token, { apiUrl: github.apiUrl, clock: new FakeClock() });
+  octokit = await createGitHubClient(github.token, { apiUrl: github.apiUrl, clock: new FakeClock() });
   github.addPullRequest('octo-org/web', { number: 7, headSha: sha });
 });
 afterEach(() => github.stop());

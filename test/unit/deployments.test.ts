@@ -20,7 +20,7 @@ let octokit: GitHubClient;
 
 beforeEach(async () => {
   github = await startGitHubEmulator();
-  octokit = createGitHubClient(github.token, { apiUrl: github.apiUrl, clock: new FakeClock() });
+  octokit = await createGitHubClient(github.token, { apiUrl: github.apiUrl, clock: new FakeClock() });
 });
 afterEach(() => github.stop());
 

@@ -70,8 +70,10 @@ export async function execute(
     );
   }
   const docker = services.docker ?? execDocker(executable, deps.env);
-  const buildx = await hasBuildx(docker);
-  if (!buildx && inputs.platforms.length > 1) {
+  // Asked while ECR is: a reused image needs no build. Only a multi-platform build must know first, since it cannot
+  // run without buildx and that is an input error.
+  const buildx = hasBuildx(docker).catch(() => false);
+  if (inputs.platforms.length > 1 && !(await buildx)) {
     throw new ConfigurationError(
       'platforms',
       inputs.platforms.join(','),
@@ -108,7 +110,7 @@ export async function execute(
 
 async function buildOrReuse(
   inputs: BuildPushInputs,
-  ctx: { client: ECRClient; docker: Docker; buildx: boolean; deps: ActionDeps },
+  ctx: { client: ECRClient; docker: Docker; buildx: Promise<boolean>; deps: ActionDeps },
 ): Promise<BuildResult> {
   const { client, docker, deps } = ctx;
   const logger = deps.logger;
@@ -156,7 +158,7 @@ async function buildOrReuse(
   if (inputs.dockerfile) spec.dockerfile = inputs.dockerfile;
   if (inputs.target) spec.target = inputs.target;
 
-  if (ctx.buildx) {
+  if (await ctx.buildx) {
     const args = buildxArgs(spec, {
       push: inputs.push,
       cache: inputs.cache,

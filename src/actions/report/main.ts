@@ -49,7 +49,7 @@ export async function execute(
   });
   deps.setOutput('phase', displayPhase(record));
 
-  const octokit = githubClient(deps, inputs, repo, services.github);
+  const octokit = await githubClient(deps, inputs, repo, services.github);
   if (octokit && repo && inputs.deployment) await reportDeployment(deps, octokit, repo, record, inputs, runUrl);
   if (octokit && repo && inputs.comment) await reportComment(deps, octokit, repo, record, inputs, context());
   if (inputs.summary) {
@@ -63,12 +63,12 @@ export async function execute(
   return record;
 }
 
-function githubClient(
+async function githubClient(
   deps: ActionDeps,
   inputs: ReportInputs,
   repo: RepoRef | undefined,
   given: GitHubClient | undefined,
-): GitHubClient | undefined {
+): Promise<GitHubClient | undefined> {
   if (!inputs.comment && !inputs.deployment) return undefined;
   if (!inputs.token) {
     deps.logger.warning(

@@ -65,7 +65,7 @@ export async function execute(
   }
   const current = await target.current(inputs.repository);
   const repo = repoFrom(deps.env);
-  const octokit = githubClient(deps, inputs, repo, services.github);
+  const octokit = await githubClient(deps, inputs, repo, services.github);
   const plan = await planRollback(
     { environment: inputs.environment, repository: inputs.repository, current: current.running, ...toSha(inputs) },
     sources(inputs, ecr, octokit, repo, octokit ? undefined : noGitHubReason(inputs, repo)),
@@ -163,12 +163,12 @@ function noGitHubReason(inputs: RollbackInputs, repo: RepoRef | undefined): stri
   return 'GitHub cannot be asked';
 }
 
-function githubClient(
+async function githubClient(
   deps: ActionDeps,
   inputs: RollbackInputs,
   repo: RepoRef | undefined,
   given: GitHubClient | undefined,
-): GitHubClient | undefined {
+): Promise<GitHubClient | undefined> {
   if (!inputs.token || !repo) return undefined;
   return (
     given ??

@@ -13,8 +13,13 @@ import {
 import { DeployError } from '../../core/errors';
 import { HealthCheckError, type HealthResult, waitUntilHealthy } from '../../core/health';
 import { DEFAULT_POLL_DELAYS, formatDuration, type PollDelays, PollTimeoutError, poll } from '../../core/poller';
-import type { DeployRecord, Outcome } from '../../core/record';
-import { redactUrl } from '../../core/redact';
+import {
+  type DeployRecord,
+  type Outcome,
+  recordFailure,
+  recordHealth,
+  recordOperation as recordOperationOf,
+} from '../../core/record';
 import { type ImageReference, resolveHealthUrl } from './image-reference';
 import type { AppRunnerDeps, AppRunnerOnBusy, VerifyOptions } from './types';
 
@@ -269,16 +274,16 @@ export function newRun(
   };
 }
 
+/** The kind of the operations this platform records in `record.operations`. */
+export const OPERATION_KIND = 'apprunner-operation';
+
 export function recordOperation(record: DeployRecord, id: string, status: string): void {
-  const existing = record.operations.find((op) => op.kind === 'apprunner-operation' && op.id === id);
-  if (existing) existing.status = status;
-  else record.operations.push({ kind: 'apprunner-operation', id, status });
+  recordOperationOf(record, OPERATION_KIND, id, status);
 }
 
 export function fail(record: DeployRecord, outcome: Outcome, error: unknown): DeployError {
   const failure = error instanceof DeployError ? error : new DeployError(String((error as Error)?.message ?? error));
-  record.outcome = outcome;
-  record.error = failure.message;
+  recordFailure(record, outcome, failure.message);
   return failure;
 }
 
@@ -297,22 +302,11 @@ export async function verify(
       logger: deps.logger,
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
-    record.health = { url: redactUrl(url), healthy: true, attempts: health.attempts, ...statusOf(health) };
+    recordHealth(record, { ...health, url });
     return health;
   } catch (error) {
-    if (error instanceof HealthCheckError) {
-      record.health = {
-        url: redactUrl(url),
-        healthy: false,
-        attempts: error.result.attempts,
-        ...statusOf(error.result),
-        detail: error.message,
-      };
-    }
+    if (error instanceof HealthCheckError)
+      recordHealth(record, { ...error.result, url, healthy: false }, error.message);
     throw error;
   }
-}
-
-function statusOf(health: HealthResult): { lastStatus?: number } {
-  return health.lastStatus === undefined ? {} : { lastStatus: health.lastStatus };
 }

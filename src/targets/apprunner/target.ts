@@ -14,6 +14,7 @@ import type {
 } from '../target';
 import { deployAppRunner } from './deploy';
 import { parseImageReference, serviceUrlOf } from './image-reference';
+import { OPERATION_KIND } from './operation';
 import { rollbackAppRunner } from './rollback';
 import type { AppRunnerDeps, AppRunnerOnBusy } from './types';
 
@@ -42,6 +43,7 @@ export function createTarget(settings: AppRunnerSettings, context: TargetContext
   const delays = context.pollDelays ? { pollDelays: context.pollDelays } : {};
   return {
     kind: 'apprunner',
+    operationKind: OPERATION_KIND,
     resource: RESOURCE,
     label: `${RESOURCE} ${settings.serviceArn}`,
     defaultHealthPath: '/health',

@@ -202,6 +202,7 @@ export function createTarget(settings: AsgSettings, context: TargetContext): Tar
   let started: { refreshId?: string; image?: ImageByDigest } = {};
   return {
     kind: 'asg',
+    operationKind: OPERATION_KIND,
     resource: RESOURCE,
     label: groupLabel(settings.asgName),
     identity: { 'asg-name': settings.asgName, 'boot-tag': settings.bootTag },
