@@ -8,7 +8,7 @@ import {
   UpdateServiceCommand,
 } from '@aws-sdk/client-apprunner';
 import { awsErrorName, DeployError, withContext } from '../core/errors';
-import { clientSettings } from './clients';
+import { clientSettings, type RequestOptions } from './clients';
 
 export function appRunnerClient(region: string, env: NodeJS.ProcessEnv = process.env): AppRunnerClient {
   return new AppRunnerClient(clientSettings(region, env));
@@ -38,9 +38,13 @@ export interface AppRunnerOperation {
   endedAt?: Date;
 }
 
-export async function describeService(client: AppRunnerClient, serviceArn: string): Promise<AppRunnerService> {
+export async function describeService(
+  client: AppRunnerClient,
+  serviceArn: string,
+  options: RequestOptions = {},
+): Promise<AppRunnerService> {
   const { Service: service } = await withContext(`describe the App Runner service ${serviceArn}`, () =>
-    client.send(new DescribeServiceCommand({ ServiceArn: serviceArn })),
+    client.send(new DescribeServiceCommand({ ServiceArn: serviceArn }), options),
   );
   if (!service) throw new DeployError(`App Runner returned no service for ${serviceArn}.`);
   return {

@@ -9,7 +9,7 @@ import {
   type StartInstanceRefreshCommandInput,
 } from '@aws-sdk/client-auto-scaling';
 import { awsErrorName, DeployError, withContext, wrapAwsError } from '../core/errors';
-import { clientSettings } from './clients';
+import { clientSettings, type RequestOptions } from './clients';
 
 export function autoScalingClient(region: string, env: NodeJS.ProcessEnv = process.env): AutoScalingClient {
   return new AutoScalingClient(clientSettings(region, env));
@@ -158,11 +158,6 @@ export async function startRefresh(
     }
     throw wrapAwsError(`start the instance refresh of ${group}`, error);
   }
-}
-
-/** Bounds one request, e.g. `{ abortSignal: AbortSignal.timeout(3000) }` for clean-up within a cancelled job's grace. */
-export interface RequestOptions {
-  abortSignal?: AbortSignal;
 }
 
 export async function getRefresh(

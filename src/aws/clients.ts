@@ -22,3 +22,8 @@ export function clientSettings(region: string, env: NodeJS.ProcessEnv = process.
     customUserAgent: USER_AGENT,
   };
 }
+
+/** Bounds one request, e.g. `{ abortSignal: AbortSignal.timeout(3000) }` for clean-up within a cancelled job's grace. */
+export interface RequestOptions {
+  abortSignal?: AbortSignal;
+}

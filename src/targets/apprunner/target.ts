@@ -30,6 +30,9 @@ export const CLIENT = 'apprunner';
 
 const RESOURCE = 'App Runner service';
 
+/** How long a cancelled run looks at what the service runs: the runner kills the step 10 s after its SIGINT. */
+const CANCELLED_LOOK_MS = 3_000;
+
 /** An App Runner service as a deploy target: UpdateService to an image by digest, followed to its end. */
 export function createTarget(settings: AppRunnerSettings, context: TargetContext): Target {
   const client =
@@ -87,7 +90,10 @@ export function createTarget(settings: AppRunnerSettings, context: TargetContext
     },
     // App Runner has no call that stops a deployment: it runs to its end (or its own rollback) by itself.
     settleCancelled: async () => {
-      const service = await describeService(client, settings.serviceArn).catch(() => undefined);
+      // Within a cancelled job's grace period: one look, cut at 3 s.
+      const service = await describeService(client, settings.serviceArn, {
+        abortSignal: AbortSignal.timeout(CANCELLED_LOOK_MS),
+      }).catch(() => undefined);
       return {
         runsNow: [
           service
