@@ -1,4 +1,4 @@
-import { cancelledSummary } from '../../deploy/cancellation';
+import { reportAbandoned } from '../../deploy/cancellation';
 import { POST_STATE, settleAbandoned } from '../../targets';
 import type { ActionDeps } from '../runtime';
 
@@ -11,20 +11,6 @@ import type { ActionDeps } from '../runtime';
 export async function post(deps: ActionDeps): Promise<void> {
   const kind = deps.getState(POST_STATE.targetKind);
   if (!kind) return;
-  const found = await settleAbandoned(kind, {
-    getState: (name) => deps.getState(name),
-    saveState: (name, value) => deps.saveState(name, value),
-    env: deps.env,
-    clock: deps.clock,
-    logger: deps.logger,
-  });
-  if (!found) return;
-  if (!found.changed) {
-    deps.logger.info(`The deploy step ended early: ${found.summary}`);
-    return;
-  }
-  deps.logger.warning(`The deploy step ended early: ${found.summary}`);
-  await deps.writeSummary(cancelledSummary(found.what, found.cancellation)).catch((error: unknown) => {
-    deps.logger.warning(`Could not write the job summary: ${(error as Error).message}`);
-  });
+  const found = await settleAbandoned(kind, deps);
+  if (found) await reportAbandoned(deps, 'deploy', found);
 }

@@ -17,9 +17,9 @@ import { verifyNewVersion } from '../../deploy/verify';
 import type { Docker } from '../../docker/docker';
 import type { GitHubClient } from '../../github/client';
 import { openTarget, POST_STATE } from '../../targets';
-import type { ImageByDigest, Target, TargetContext, TargetDeployResult } from '../../targets/target';
+import type { ImageByDigest, Target, TargetDeployResult } from '../../targets/target';
 import { execute as buildPush } from '../build-push/execute';
-import { innerStep } from '../compose';
+import { innerStep, targetContext } from '../compose';
 import { execute as report } from '../report/main';
 import type { ActionDeps } from '../runtime';
 import type { PipelineInputs } from './inputs';
@@ -48,17 +48,7 @@ export async function execute(
   services: PipelineServices = {},
 ): Promise<void> {
   const ecr = services.ecr ?? ecrClient(inputs.region, deps.env);
-  const context: TargetContext = {
-    region: inputs.region,
-    env: deps.env,
-    clock: deps.clock,
-    logger: deps.logger,
-    signal: deps.signal,
-    ecr,
-    ...(services.clients ? { clients: services.clients } : {}),
-    ...(services.pollDelays ? { pollDelays: services.pollDelays } : {}),
-    saveState: (name, value) => deps.saveState(name, value),
-  };
+  const context = targetContext(deps, inputs.region, ecr, services);
   const target = await openTarget(inputs.target, context);
   if (inputs.dryRun) return plan(deps, inputs, ecr, target);
 

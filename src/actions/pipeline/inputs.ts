@@ -146,7 +146,6 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
         `is ${JSON.stringify(environment)}${latestEnvironment ? ` (it is ${JSON.stringify(latestEnvironment)})` : ' (it is not set)'}`,
     );
   }
-  for (const tag of p.list('tags')) validateTag('tags', tag);
 
   const passThrough: Record<string, string | undefined> = {};
   for (const name of [...BUILD_INPUTS, ...REFRESH_INPUTS]) passThrough[name] = p.optional(name);
@@ -171,8 +170,16 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
   const standIn = serializeRecord(newRecord('0000000', { environment }));
   const spec = targetSpec(
     target,
-    reader,
-    { ...passThrough, repository, region, environment, bootTag, asgName, serviceArn, timeoutMinutes, standIn },
+    reader({
+      ...passThrough,
+      'service-arn': serviceArn,
+      'asg-name': asgName,
+      repository,
+      'boot-tag': bootTag,
+      region,
+      'timeout-minutes': String(timeoutMinutes),
+      record: standIn,
+    }),
     env,
   );
   const { record: _standIn, ...report } = parseReportInputs(
@@ -211,52 +218,20 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
   };
 }
 
-interface TargetValues extends Record<string, string | number | undefined> {
-  repository: string;
-  region: string;
-  environment: string;
-  bootTag: string;
-  timeoutMinutes: number;
-  standIn: string;
-}
-
-/** The target's settings, parsed by its single action's own parser from what the pipeline was given. */
-function targetSpec(
-  kind: 'apprunner' | 'asg',
-  reader: (values: Record<string, string | undefined>) => InputReader,
-  values: TargetValues,
-  env: NodeJS.ProcessEnv,
-): TargetSpec {
-  const text = (v: string | number | undefined) => (v === undefined ? undefined : String(v));
+/** The target's settings, parsed by its single action's own parser from what the pipeline hands on. */
+function targetSpec(kind: 'apprunner' | 'asg', read: InputReader, env: NodeJS.ProcessEnv): TargetSpec {
   if (kind === 'apprunner') {
-    const parsed = parseDeployAppRunnerInputs(
-      reader({
-        'service-arn': text(values.serviceArn),
-        // An image of the right shape: the real one is built later.
-        image: `123456789012.dkr.ecr.${values.region}.amazonaws.com/${values.repository}@sha256:${'0'.repeat(64)}`,
-        region: values.region,
-        'timeout-minutes': String(values.timeoutMinutes),
-        'rollback-on-failure': 'false',
-        record: values.standIn,
-      }),
-      env,
-    );
+    const parsed = parseDeployAppRunnerInputs((name) => {
+      // An image of the right shape (the real one is built later), and App Runner's own rollback only: the
+      // pipeline verifies and rolls back itself.
+      if (name === 'image')
+        return `123456789012.dkr.ecr.${read('region')}.amazonaws.com/${read('repository')}@sha256:${'0'.repeat(64)}`;
+      if (name === 'rollback-on-failure') return 'false';
+      return read(name);
+    }, env);
     return { kind, serviceArn: parsed.serviceArn, onBusy: parsed.onBusy };
   }
-  const given: Record<string, string | undefined> = {};
-  for (const name of REFRESH_INPUTS) given[name] = text(values[name]);
-  const parsed = parseRefreshAsgInputs(
-    reader({
-      ...given,
-      'asg-name': text(values.asgName),
-      repository: values.repository,
-      'boot-tag': values.bootTag,
-      region: values.region,
-      'timeout-minutes': String(values.timeoutMinutes),
-      record: values.standIn,
-    }),
-    env,
-  );
+  const parsed = parseRefreshAsgInputs(read, env);
   return {
     kind,
     asgName: parsed.asgName,

@@ -9,7 +9,7 @@ import { cancelledSummary } from '../../deploy/cancellation';
 import { AsgCancelledError } from '../../targets/asg/cancel';
 import type { AsgDeployResult } from '../../targets/asg/deploy';
 import { asgClients, CLIENTS, nothingReplaced, refreshGroup } from '../../targets/asg/target';
-import type { TargetContext } from '../../targets/target';
+import { targetContext } from '../compose';
 import type { ActionDeps } from '../runtime';
 import type { RefreshAsgInputs } from './inputs';
 
@@ -31,21 +31,13 @@ export async function execute(
   inputs: RefreshAsgInputs,
   services: RefreshAsgServices = {},
 ): Promise<void> {
-  const context: TargetContext = {
-    region: inputs.region,
-    env: deps.env,
-    clock: deps.clock,
-    logger: deps.logger,
-    signal: deps.signal,
-    // Read only when a repository names the boot tag.
-    ecr: services.ecr ?? ecrClient(inputs.region, deps.env),
+  const context = targetContext(deps, inputs.region, services.ecr ?? ecrClient(inputs.region, deps.env), {
     clients: {
       ...(services.autoscaling ? { [CLIENTS.autoscaling]: services.autoscaling } : {}),
       ...(services.elbv2 ? { [CLIENTS.elbv2]: services.elbv2 } : {}),
     },
     ...(services.pollDelays ? { pollDelays: services.pollDelays } : {}),
-    saveState: (name, value) => deps.saveState(name, value),
-  };
+  });
   const record = inputs.record;
   if (!record.image && inputs.image) {
     record.image = {

@@ -1,18 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { type DeployRecord, serializeRecord } from '../../core/record';
-import {
-  apiUrlFrom,
-  createGitHubClient,
-  describeGitHubError,
-  type GitHubClient,
-  type RepoRef,
-  repoFrom,
-  runUrlFrom,
-} from '../../github/client';
+import { describeGitHubError, type GitHubClient, type RepoRef, repoFrom, runUrlFrom } from '../../github/client';
 import { pullRequestsFor, upsertStickyComment } from '../../github/comment';
 import { recordDeployment } from '../../github/deployments';
 import { displayPhase, type RenderContext, renderComment } from '../../github/render';
 import { writeDeploySummary } from '../../github/summary';
+import { githubFor } from '../compose';
 import type { ActionDeps } from '../runtime';
 import { parseReportInputs, type ReportInputs } from './inputs';
 
@@ -83,15 +76,7 @@ async function githubClient(
     );
     return undefined;
   }
-  return (
-    given ??
-    createGitHubClient(inputs.token, {
-      apiUrl: apiUrlFrom(deps.env),
-      clock: deps.clock,
-      logger: deps.logger,
-      signal: deps.signal,
-    })
-  );
+  return githubFor(deps, inputs.token, given);
 }
 
 async function reportDeployment(

@@ -6,18 +6,10 @@ import { type DeployRecord, newRecord, runFromEnv, serializeRecord } from '../..
 import { markVerified, readPointers } from '../../deploy/pointers';
 import { rollBack } from '../../deploy/rollback';
 import { planRollback, type RollbackSources, short } from '../../deploy/rollback-plan';
-import {
-  apiUrlFrom,
-  createGitHubClient,
-  describeGitHubError,
-  type GitHubClient,
-  type RepoRef,
-  repoFrom,
-  runUrlFrom,
-} from '../../github/client';
+import { describeGitHubError, type GitHubClient, type RepoRef, repoFrom, runUrlFrom } from '../../github/client';
 import { findPreviousGoodDeployment, recordDeployment } from '../../github/deployments';
 import { openTarget } from '../../targets';
-import type { TargetContext } from '../../targets/target';
+import { githubFor, targetContext } from '../compose';
 import type { ActionDeps } from '../runtime';
 import type { RollbackInputs } from './inputs';
 import { rollbackSummary } from './summary';
@@ -44,16 +36,7 @@ export async function execute(
   if (inputs.token) deps.setSecret(inputs.token);
   const { logger } = deps;
   const ecr = services.ecr ?? ecrClient(inputs.region, deps.env);
-  const context: TargetContext = {
-    region: inputs.region,
-    env: deps.env,
-    clock: deps.clock,
-    logger,
-    signal: deps.signal,
-    ecr,
-    ...(services.clients ? { clients: services.clients } : {}),
-    ...(services.pollDelays ? { pollDelays: services.pollDelays } : {}),
-  };
+  const context = targetContext(deps, inputs.region, ecr, services);
   const target = await openTarget(inputs.target, context);
 
   const repositoryInfo = await describeRepository(ecr, inputs.repository);
@@ -128,9 +111,9 @@ export async function execute(
     },
     logger,
   );
-  // The target speaks of a deploy that was rolled back; here the rollback is the deploy.
-  if (!failure) record.outcome = 'succeeded';
   if (!failure) {
+    // The target speaks of a deploy that was rolled back; here the rollback is the deploy.
+    record.outcome = 'succeeded';
     try {
       await markVerified(ecr, {
         repository: inputs.repository,
@@ -170,15 +153,7 @@ async function githubClient(
   given: GitHubClient | undefined,
 ): Promise<GitHubClient | undefined> {
   if (!inputs.token || !repo) return undefined;
-  return (
-    given ??
-    createGitHubClient(inputs.token, {
-      apiUrl: apiUrlFrom(deps.env),
-      clock: deps.clock,
-      logger: deps.logger,
-      signal: deps.signal,
-    })
-  );
+  return githubFor(deps, inputs.token, given);
 }
 
 function sources(

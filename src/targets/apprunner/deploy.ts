@@ -14,7 +14,13 @@ import {
   waitForOperation,
 } from './operation';
 import { rollbackAppRunner } from './rollback';
-import type { AppRunnerDeployResult, AppRunnerDeps, DeployAppRunnerOptions, VerifyOptions } from './types';
+import {
+  type AppRunnerDeployResult,
+  type AppRunnerDeps,
+  type DeployAppRunnerOptions,
+  RESOURCE,
+  type VerifyOptions,
+} from './types';
 
 /**
  * Deploys `image` to an App Runner service and follows its own operation to the end: App Runner's silent rollback
@@ -50,7 +56,7 @@ export async function deployAppRunner(
       record.target = {
         kind: 'apprunner',
         id: service.arn,
-        resource: 'App Runner service',
+        resource: RESOURCE,
         ...(result.serviceUrl ? { url: result.serviceUrl } : {}),
       };
       requireServiceUrl(service, options.verify);

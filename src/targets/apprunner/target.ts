@@ -16,7 +16,7 @@ import { deployAppRunner } from './deploy';
 import { parseImageReference, serviceUrlOf } from './image-reference';
 import { OPERATION_KIND } from './operation';
 import { rollbackAppRunner } from './rollback';
-import type { AppRunnerDeps, AppRunnerOnBusy } from './types';
+import { type AppRunnerDeps, type AppRunnerOnBusy, RESOURCE } from './types';
 
 /** What the inputs say about an App Runner target. */
 export interface AppRunnerSettings {
@@ -27,8 +27,6 @@ export interface AppRunnerSettings {
 
 /** The client this platform takes from `TargetContext.clients` (tests inject it). */
 export const CLIENT = 'apprunner';
-
-const RESOURCE = 'App Runner service';
 
 /** How long a cancelled run looks at what the service runs: the runner kills the step 10 s after its SIGINT. */
 const CANCELLED_LOOK_MS = 3_000;
@@ -145,8 +143,10 @@ async function current(
         `${reference.repository} if that is where this environment's images live.`,
     );
   }
-  const digest = reference.digest ?? (await findImage(context.ecr, repository, reference.tag as string))?.digest;
-  const commit = digest ? commitFromTags((await findImage(context.ecr, repository, digest))?.tags ?? []) : undefined;
+  // One DescribeImages: by the digest the service is pinned to, else by its tag (which gives the digest too).
+  const image = await findImage(context.ecr, repository, reference.digest ?? (reference.tag as string));
+  const digest = reference.digest ?? image?.digest;
+  const commit = image ? commitFromTags(image.tags) : undefined;
   const url = serviceUrlOf(service.url);
   return {
     running: { reference: service.imageIdentifier, ...(digest ? { digest } : {}), ...(commit ? { commit } : {}) },

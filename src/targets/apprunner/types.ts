@@ -14,6 +14,9 @@ export interface AppRunnerDeps {
   random?: () => number;
 }
 
+/** What an App Runner target is, for people: the record's `target.resource`. */
+export const RESOURCE = 'App Runner service';
+
 export type AppRunnerOnBusy = 'wait' | 'fail';
 
 /** The health check run after App Runner reports success. `url` may be a path ("/version") on the service URL. */

@@ -1,4 +1,5 @@
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { autoScalingClient, describeGroup } from '../../aws/autoscaling';
 import { ecrClient, findImage } from '../../aws/ecr';
@@ -342,13 +343,16 @@ export function createTarget(settings: AsgSettings, context: TargetContext): Tar
 }
 
 /** The post step's share for a group: see src/targets/asg/state.ts. */
-export async function settleAbandoned(deps: PostStepDeps): Promise<AbandonedRun | undefined> {
+export async function settleAbandoned(
+  deps: PostStepDeps,
+  clients: { autoscaling?: AutoScalingClient; ecr?: ECRClient } = {},
+): Promise<AbandonedRun | undefined> {
   const region = deps.getState(STATE.region) || deps.env.AWS_REGION || '';
   const settled = await settleFromState({
     getState: (name) => deps.getState(name),
     saveState: (name, value) => deps.saveState(name, value),
-    autoscaling: () => autoScalingClient(region, deps.env),
-    ecr: () => ecrClient(region, deps.env),
+    autoscaling: () => clients.autoscaling ?? autoScalingClient(region, deps.env),
+    ecr: () => clients.ecr ?? ecrClient(region, deps.env),
     clock: deps.clock,
     logger: deps.logger,
   });
