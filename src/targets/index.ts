@@ -1,5 +1,6 @@
 import type { AppRunnerSettings } from './apprunner/target';
 import type { AsgSettings } from './asg/target';
+import type { EcsExpressSettings, EcsSettings } from './ecs/settings';
 import type { AbandonedRun, PostStepDeps, Target, TargetContext } from './target';
 
 /**
@@ -7,7 +8,11 @@ import type { AbandonedRun, PostStepDeps, Target, TargetContext } from './target
  * `createTarget(settings, context)`; it is loaded when a step needs it, so that a step loads only its own platform's
  * SDK clients, and only after its inputs have been checked.
  */
-export type TargetSpec = ({ kind: 'apprunner' } & AppRunnerSettings) | ({ kind: 'asg' } & AsgSettings);
+export type TargetSpec =
+  | ({ kind: 'apprunner' } & AppRunnerSettings)
+  | ({ kind: 'asg' } & AsgSettings)
+  | ({ kind: 'ecs' } & EcsSettings)
+  | ({ kind: 'ecs-express' } & EcsExpressSettings);
 
 export type TargetKind = TargetSpec['kind'];
 
@@ -20,6 +25,8 @@ type Loader<K extends TargetKind> = () => Promise<{
 const platforms: { [K in TargetKind]: Loader<K> } = {
   apprunner: () => import(/* webpackMode: "eager" */ './apprunner/target'),
   asg: () => import(/* webpackMode: "eager" */ './asg/target'),
+  ecs: () => import(/* webpackMode: "eager" */ './ecs/target'),
+  'ecs-express': () => import(/* webpackMode: "eager" */ './ecs/express-target'),
 };
 
 /** The platforms a `target` input may name. */
