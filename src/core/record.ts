@@ -62,9 +62,18 @@ export interface DeployRecord {
   environment?: string;
   image?: RecordImage;
   /** `resource` says what it is, for people ("Auto Scaling group"); records of earlier versions have none. */
-  target?: { kind: TargetKind; id: string; url?: string; resource?: string };
-  /** What the target ran before this deploy: the rollback destination. */
-  previous?: { image?: string; digest?: string; commit?: string };
+  target?: {
+    kind: TargetKind;
+    id: string;
+    url?: string;
+    resource?: string;
+    /** Where the resource lives, when the platform has such a thing: the ECS cluster. */
+    cluster?: string;
+    /** The platform's revision this deploy put in place: the ECS task definition ARN. */
+    revision?: string;
+  };
+  /** What the target ran before this deploy: the rollback destination (`revision`: its task definition ARN). */
+  previous?: { image?: string; digest?: string; commit?: string; revision?: string };
   /** The platform operations this deploy started (`apprunner-operation`, `instance-refresh`, …). */
   operations: { kind: string; id: string; status?: string }[];
   phases: RecordPhase[];

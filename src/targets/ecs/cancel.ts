@@ -1,0 +1,55 @@
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import { describeServiceDeployment, stopServiceDeployment } from '../../aws/ecs';
+import type { RecordCancellation } from '../../core/record';
+import { ACTIVE_STATUSES, ROLLING_BACK } from './deployment';
+
+/** A cancelled job's grace is 10 s from SIGINT to SIGKILL: each call here is cut at 3 s. */
+const CANCELLED_CALL_MS = 3_000;
+
+/**
+ * After a cancel: a deployment this job started that has not ended is stopped with ECS's rollback (ECS then puts
+ * the previous revision back by itself, with nothing of ours left to watch), unless cancel-on-abort is false.
+ */
+export async function stopAbandoned(
+  client: ECSClient,
+  options: { deploymentArn: string | undefined; label: string; cancelOnAbort: boolean; startedUpdate: boolean },
+): Promise<RecordCancellation & { changed: boolean }> {
+  const { deploymentArn: arn, label } = options;
+  if (!arn) {
+    return {
+      changed: false,
+      runsNow: [
+        options.startedUpdate
+          ? `${label}: the UpdateService was sent, but ECS had not listed its deployment yet; it goes on in AWS.`
+          : `${label}: nothing was deployed; it runs what it ran before.`,
+      ],
+    };
+  }
+  const bounded = () => ({ abortSignal: AbortSignal.timeout(CANCELLED_CALL_MS) });
+  const now = await describeServiceDeployment(client, arn, bounded()).catch(() => undefined);
+  const status = now?.status;
+  if (!status) return { changed: false, runsNow: [`${label}: the state of ${arn} could not be read.`] };
+  if (!ACTIVE_STATUSES.includes(status) || ROLLING_BACK.includes(status) || status === 'STOP_REQUESTED') {
+    return { changed: false, runsNow: [`${label}: its deployment ${arn} is ${status}.`] };
+  }
+  if (!options.cancelOnAbort) {
+    return {
+      changed: false,
+      runsNow: [`${label}: its deployment ${arn} is ${status} and goes on in AWS (cancel-on-abort is false).`],
+    };
+  }
+  try {
+    await stopServiceDeployment(client, arn, 'ROLLBACK', bounded());
+    return {
+      changed: true,
+      runsNow: [
+        `${label}: its deployment ${arn} was ${status}; stopped with ROLLBACK, so ECS puts the previous revision back.`,
+      ],
+    };
+  } catch (error) {
+    return {
+      changed: false,
+      runsNow: [`${label}: its deployment ${arn} is ${status}; stopping it failed: ${(error as Error).message}`],
+    };
+  }
+}
