@@ -7,15 +7,15 @@ import type { EcsOnBusy } from './settings';
 /**
  * Makes way for a new deployment of a service that has one in progress: waits for it (`wait`), refuses before
  * anything is changed (`fail`), or stops it with ECS's rollback (`stop`), never stopping a rollback already running
- * (that one is waited out). Returns once no deployment of the service is in progress.
+ * (that one is waited out). Returns once no deployment of the service is in progress: true when it had to wait.
  */
 export async function makeWay(
   deps: EcsDeps,
   tracker: DeploymentTracker,
   options: { onBusy: EcsOnBusy; timeoutMs: number; label: string },
-): Promise<void> {
+): Promise<boolean> {
   const active = await tracker.active();
-  if (active.length === 0) return;
+  if (active.length === 0) return false;
   const list = active.map((d) => d.arn ?? d.progress).join(', ');
   if (options.onBusy === 'fail') {
     throw new DeployError(
@@ -55,4 +55,5 @@ export async function makeWay(
         : { done: false, progress: still.map((d) => d.progress).join('; ') };
     },
   });
+  return true;
 }

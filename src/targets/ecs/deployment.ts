@@ -1,4 +1,9 @@
-import type { ECSClient, ServiceDeployment, ServiceDeploymentStatus } from '@aws-sdk/client-ecs';
+import type {
+  ECSClient,
+  ServiceDeployment,
+  ServiceDeploymentBrief,
+  ServiceDeploymentStatus,
+} from '@aws-sdk/client-ecs';
 import {
   describeEcsService,
   describeServiceDeployment,
@@ -10,6 +15,12 @@ import type { Clock } from '../../core/clock';
 import type { Logger } from '../../core/logger';
 import { type PollDelays, poll } from '../../core/poller';
 import { revisionName } from './task-definition';
+
+/**
+ * An ECS deployment takes at least the time to start a task and pass its first health checks: no look before 5 s
+ * is worth its call. The end is still noticed at most 10 s late.
+ */
+export const ECS_POLL_DELAYS: Readonly<PollDelays> = { minDelayMs: 5_000, maxDelayMs: 10_000 };
 
 export interface EcsDeps {
   client: ECSClient;
@@ -168,20 +179,19 @@ export class DeploymentTracker {
    * The ARN of the deployment that rolls out `ours` (its service revision, or its task definition), started at or
    * after `since`; undefined if ECS does not list it yet.
    */
-  async find(ours: RolloutOf, since: Date): Promise<string | undefined> {
+  async find(ours: RolloutOf, since: Date): Promise<ServiceDeploymentBrief | undefined> {
     if (!this.api) return undefined;
     try {
       // A minute of slack: the runner's clock and AWS's need not agree.
       const briefs = await listServiceDeployments(this.deps.client, this.cluster, this.service, {
         after: new Date(since.getTime() - 60_000),
       });
-      if (ours.revisionArn)
-        return briefs.find((b) => b.targetServiceRevisionArn === ours.revisionArn)?.serviceDeploymentArn;
+      if (ours.revisionArn) return briefs.find((b) => b.targetServiceRevisionArn === ours.revisionArn);
       const revisions = briefs.map((b) => b.targetServiceRevisionArn).filter((arn): arn is string => !!arn);
       const taskDefinitions = await revisionTaskDefinitions(this.deps.client, revisions);
       return briefs.find(
         (b) => b.targetServiceRevisionArn && taskDefinitions.get(b.targetServiceRevisionArn) === ours.taskDefinitionArn,
-      )?.serviceDeploymentArn;
+      );
     } catch (error) {
       this.fallBack(error);
       return undefined;
@@ -251,9 +261,13 @@ export class DeploymentTracker {
       ...(this.deps.pollDelays ?? {}),
       check: async (_attempt, look) => {
         if (!arn && this.api) {
-          arn = await this.find(options.ours, options.since);
+          const found = await this.find(options.ours, options.since);
+          arn = found?.serviceDeploymentArn;
           if (arn) options.onFound?.(arn);
           else if (this.api) return { done: false, progress: 'waiting for ECS to list the deployment' };
+          // The list says how it stands: a deployment still under way needs no second look at once.
+          if (found?.status && ACTIVE_STATUSES.includes(found.status))
+            return { done: false, progress: `${found.status} (${arn})` };
         }
         const state = await this.look(arn, options.ours.taskDefinitionArn, look.signal);
         return state.verdict === 'in-progress'

@@ -223,8 +223,8 @@ async function deploy(
       ...(serviceUrl ? { url: serviceUrl } : {}),
     };
     requireActive(service, label);
-    await makeWay(deps, tracker, { onBusy: settings.onBusy ?? 'wait', timeoutMs, label });
-    const before = activeConfiguration((await open(run)).service);
+    const waited = await makeWay(deps, tracker, { onBusy: settings.onBusy ?? 'wait', timeoutMs, label });
+    const before = activeConfiguration(waited ? (await open(run)).service : service);
     const running = before?.primaryContainer?.image;
     if (before?.taskDefinitionArn) outputs['previous-task-definition-arn'] = before.taskDefinitionArn;
     if (running && running !== image.uri) {

@@ -106,9 +106,9 @@ export async function deployService(
     const cluster = clusterName(service.clusterArn, settings.cluster);
     record.target = { kind: 'ecs', id: service.serviceArn ?? settings.service, resource: RESOURCE, cluster };
     requireDeployable(service, label);
-    await makeWay(deps, tracker, { onBusy: settings.onBusy ?? 'wait', timeoutMs, label });
     // What runs now is read after any deployment we waited for: that one may have changed it.
-    service = await describeEcsService(deps.client, settings.cluster, settings.service);
+    if (await makeWay(deps, tracker, { onBusy: settings.onBusy ?? 'wait', timeoutMs, label }))
+      service = await describeEcsService(deps.client, settings.cluster, settings.service);
     const currentArn = service.taskDefinition;
     if (!currentArn) throw new DeployError(`${label} has no task definition.`);
     const current = await describeTaskDefinition(deps.client, currentArn);

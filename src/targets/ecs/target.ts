@@ -8,7 +8,7 @@ import { parseImageReference } from '../../core/image-reference';
 import { commitFromTags } from '../../core/tags';
 import type { AbandonedRun, CurrentState, PostStepDeps, Target, TargetContext } from '../target';
 import { stopAbandoned } from './cancel';
-import { DeploymentTracker, type EcsDeps } from './deployment';
+import { DeploymentTracker, ECS_POLL_DELAYS, type EcsDeps } from './deployment';
 import { rollbackService } from './rollback';
 import { OPERATION_KIND } from './rollout';
 import { deployService, type EcsRun, RESOURCE } from './service-deploy';
@@ -27,7 +27,7 @@ export function ecsDeps(context: TargetContext): EcsDeps {
     clock: context.clock,
     logger: context.logger,
     ...(context.signal ? { signal: context.signal } : {}),
-    ...(context.pollDelays ? { pollDelays: context.pollDelays } : {}),
+    pollDelays: context.pollDelays ?? ECS_POLL_DELAYS,
   };
 }
 
