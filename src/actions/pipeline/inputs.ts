@@ -12,6 +12,7 @@ import {
 import type { TargetSpec } from '../../targets';
 import { type BuildPushInputs, parseBuildPushInputs } from '../build-push/inputs';
 import { parseDeployAppRunnerInputs } from '../deploy-apprunner/inputs';
+import { parseVerifyTimings } from '../health-check/inputs';
 import { parseRefreshAsgInputs } from '../refresh-asg/inputs';
 import { parseReportInputs, type ReportInputs } from '../report/inputs';
 
@@ -205,10 +206,7 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
     ...(healthUrl ? { healthUrl } : {}),
     ...(versionUrl ? { versionUrl } : {}),
     ...(expectedVersion !== undefined ? { expectedVersion } : {}),
-    expectedStatus: p.integer('expected-status', 200, 100, 599) ?? 200,
-    healthTimeoutMs: p.number('health-timeout-minutes', 5, 0.1, 120) * 60_000,
-    healthIntervalMs: p.number('health-interval-seconds', 5, 0.1, 600) * 1000,
-    consecutiveSuccesses: p.integer('health-consecutive-successes', 3, 1, 100) ?? 3,
+    ...parseVerifyTimings(p),
     rollbackOnFailure: p.boolean('rollback-on-failure', true),
     timeoutMinutes,
     dryRun: p.boolean('dry-run', false),

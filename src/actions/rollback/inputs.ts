@@ -9,6 +9,7 @@ import {
   validateRepositoryName,
   validateTag,
 } from '../../core/validate';
+import { type ExpectedVersion, parseExpectedVersion } from '../../deploy/verify';
 import type { TargetSpec } from '../../targets';
 import type { VerifyOptions } from '../../targets/target';
 import { parseHealthInputs } from '../health-check/inputs';
@@ -30,7 +31,7 @@ export interface RollbackInputs {
    */
   health?: Omit<VerifyOptions, 'expectedVersion'>;
   /** `sha`: the commit being rolled back to; another string: that string; undefined: no version check. */
-  expectedVersion?: { kind: 'sha' } | { kind: 'literal'; value: string };
+  expectedVersion?: ExpectedVersion;
   timeoutMs: number;
   dryRun: boolean;
 }
@@ -117,8 +118,7 @@ export function parseRollbackInputs(read: InputReader, env: NodeJS.ProcessEnv): 
   if (toSha) inputs.toSha = toSha;
   if (health) inputs.health = health;
   if (expectedVersionText !== undefined) {
-    inputs.expectedVersion =
-      expectedVersionText.toLowerCase() === 'sha' ? { kind: 'sha' } : { kind: 'literal', value: expectedVersionText };
+    inputs.expectedVersion = parseExpectedVersion(expectedVersionText);
   }
   return inputs;
 }
