@@ -77,9 +77,24 @@ export interface DeployRecord {
   environment?: string;
   image?: RecordImage;
   /** `resource` says what it is, for people ("Auto Scaling group"); records of earlier versions have none. */
-  target?: { kind: TargetKind; id: string; url?: string; resource?: string };
+  target?: {
+    kind: TargetKind;
+    id: string;
+    url?: string;
+    resource?: string;
+    /** The cluster the service runs in (ECS), as a name or an ARN. */
+    cluster?: string;
+    /** The revision this deploy put in place (an ECS task definition `family:revision` or its ARN). */
+    revision?: string;
+  };
   /** What the target ran before this deploy: the rollback destination. */
-  previous?: { image?: string; digest?: string; commit?: string };
+  previous?: {
+    image?: string;
+    digest?: string;
+    commit?: string;
+    /** The revision that ran before (an ECS task definition), which a rollback goes back to. */
+    revision?: string;
+  };
   /** The platform operations this deploy started (`apprunner-operation`, `instance-refresh`, …). */
   operations: { kind: string; id: string; status?: string }[];
   phases: RecordPhase[];
