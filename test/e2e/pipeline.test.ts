@@ -124,9 +124,11 @@ describe('the all-in-one action against the sandbox', () => {
 
   it('refuses bad input before any AWS call', async () => {
     const callsBefore = sandbox.aws.calls.length;
-    const run = await pipeline(shaA, { target: 'ecs' });
+    const run = await pipeline(shaA, { target: 'lambda' });
     expect(run.exitCode).toBe(1);
-    expect(run.errors[0]).toBe(`Input 'target' has an invalid value "ecs": expected one of "apprunner", "asg".`);
+    expect(run.errors[0]).toBe(
+      `Input 'target' has an invalid value "lambda": expected one of "apprunner", "asg", "ecs", "ecs-express".`,
+    );
     expect(sandbox.aws.calls.length).toBe(callsBefore);
   });
 

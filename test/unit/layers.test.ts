@@ -4,7 +4,7 @@ import { repoRoot } from '../../sandbox/paths';
 
 // The layers flow one way (docs/CONTRIBUTING.md "Layers"):
 //   cli → actions → deploy → targets → aws | github | docker → core
-// A platform is one folder of src/targets/; only the action named for it (deploy-apprunner, refresh-asg) and the
+// A platform is one folder of src/targets/; only the action named for it (deploy-apprunner, refresh-asg, deploy-ecs) and the
 // registry (src/targets/index.ts) reach into it. Everything else sees the platform through src/targets/target.ts.
 
 const src = join(repoRoot(), 'src');
@@ -51,6 +51,7 @@ const platformActions: Record<string, string> = {
   'actions/deploy-apprunner': 'apprunner',
   'actions/refresh-asg': 'asg',
   'actions/refresh-asg-post': 'asg',
+  'actions/deploy-ecs': 'ecs',
 };
 
 function violations(): string[] {
@@ -82,6 +83,12 @@ function violations(): string[] {
   return found;
 }
 
+/** `=== 'asg'`, `'ecs-express' !== x`, `case 'ecs':`: a platform name compared (every platform of the registry). */
+const platformNames = "'(?:apprunner|asg|ecs|ecs-express)'";
+const platformComparison = new RegExp(
+  `(?:[!=]==\\s*${platformNames}|${platformNames}\\s*[!=]==|case\\s+${platformNames}:)`,
+);
+
 describe('layers', () => {
   it('every import under src/ goes down the layers, and platform folders are reached only through the registry', () => {
     expect(violations()).toEqual([]);
@@ -97,7 +104,6 @@ describe('layers', () => {
   });
 
   it('no code outside src/targets/, input parsing and the CLI argument table compares platform names', () => {
-    const comparison = /(?:[!=]==\s*'(?:apprunner|asg)'|'(?:apprunner|asg)'\s*[!=]==|case\s+'(?:apprunner|asg)':)/;
     const exempt = (path: string) =>
       path.startsWith('targets/') || path.endsWith('/inputs.ts') || path === 'cli/args.ts';
     const hits = filesUnder(src)
@@ -107,7 +113,7 @@ describe('layers', () => {
         readFileSync(join(src, path), 'utf8')
           .split('\n')
           .map((line, i) => ({ line, at: `${path}:${i + 1}` }))
-          .filter(({ line }) => comparison.test(line))
+          .filter(({ line }) => platformComparison.test(line))
           .map(({ line, at }) => `${at}: ${line.trim()}`),
       );
     expect(hits).toEqual([]);
@@ -120,5 +126,10 @@ describe('layers', () => {
     expect(platformOf('targets/asg/deploy')).toBe('asg');
     expect(platformOf('targets/target')).toBeUndefined();
     expect(/[!=]==\s*'(?:apprunner|asg)'/.test("if (kind === 'asg')")).toBe(true);
+    expect(platformComparison.test("if (kind === 'ecs')")).toBe(true);
+    expect(platformComparison.test("spec.kind !== 'ecs-express'")).toBe(true);
+    expect(platformComparison.test("'ecs-express' === kind")).toBe(true);
+    expect(platformComparison.test("case 'ecs':")).toBe(true);
+    expect(platformComparison.test("kind === 'ecsx'")).toBe(false);
   });
 });

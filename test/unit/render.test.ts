@@ -233,3 +233,52 @@ describe('a cancelled deploy', () => {
     );
   });
 });
+
+describe('records of the ECS targets', () => {
+  const deployment = 'arn:aws:ecs:us-east-1:123456789012:service-deployment/prod/web/2f3b';
+  function ecsRecord(kind: 'ecs' | 'ecs-express'): DeployRecord {
+    const record = succeeded();
+    record.target = {
+      kind,
+      resource: kind === 'ecs' ? 'ECS service' : 'ECS Express service',
+      id: 'arn:aws:ecs:us-east-1:123456789012:service/prod/web',
+      cluster: 'prod',
+      revision: 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:8',
+      ...(kind === 'ecs-express' ? { url: 'https://web-1a2b.ecs.us-east-1.on.aws' } : {}),
+    };
+    record.previous = {
+      commit: previousSha,
+      digest: previousDigest,
+      revision: 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:7',
+    };
+    record.operations = [{ kind: 'ecs-service-deployment', id: deployment, status: 'SUCCESSFUL' }];
+    return record;
+  }
+
+  it.each([
+    ['ecs', 'ECS service'],
+    ['ecs-express', 'ECS Express service'],
+  ] as const)(
+    'renders a %s deploy: the service, its cluster, the service deployment and both revisions',
+    (kind, resource) => {
+      for (const text of [renderComment(ecsRecord(kind), context), renderSummary(ecsRecord(kind), context)]) {
+        expect(text).toContain(
+          `| **Target** | ${resource} \`arn:aws:ecs:us-east-1:123456789012:service/prod/web\` in cluster \`prod\` |`,
+        );
+        expect(text).toContain(`| **Operation** | ecs service deployment \`${deployment}\` SUCCESSFUL |`);
+        expect(text).toContain(
+          '| **Revision** | `arn:aws:ecs:us-east-1:123456789012:task-definition/web:8` (was ' +
+            '`arn:aws:ecs:us-east-1:123456789012:task-definition/web:7`) |',
+        );
+      }
+      expect(renderComment(ecsRecord('ecs-express'), context)).toContain('https://web-1a2b.ecs.us-east-1.on.aws');
+    },
+  );
+
+  it('renders a record without revisions (a rollback record, an older record) without the row', () => {
+    const record = ecsRecord('ecs');
+    delete record.target?.revision;
+    delete record.previous?.revision;
+    expect(renderSummary(record, context)).not.toContain('**Revision**');
+  });
+});

@@ -71,7 +71,12 @@ it('reads an ASG rollback: no health check unless health-url is given, which mus
 
 it.each([
   [{ ...apprunner, environment: '' }, /Input 'environment' is required/],
-  [{ ...apprunner, target: 'ecs' }, /Input 'target' has an invalid value "ecs": expected "apprunner" or "asg"/],
+  [
+    { ...apprunner, target: 'lambda' },
+    /Input 'target' has an invalid value "lambda": expected one of "apprunner", "asg", "ecs", "ecs-express"/,
+  ],
+  [{ ...apprunner, target: '' }, /Input 'target' is required .*"apprunner", "asg", "ecs" or "ecs-express"/],
+  [{ ...apprunner, 'ecs-service': 'web' }, /Input 'ecs-service' .*empty when target is "apprunner"/],
   [{ ...apprunner, 'service-arn': '' }, /Input 'service-arn' is required/],
   [{ ...apprunner, 'service-arn': 'web' }, /Input 'service-arn' has an invalid value "web"/],
   [{ ...apprunner, 'asg-name': 'web-asg' }, /Input 'asg-name' .*empty when target is "apprunner"/],
@@ -91,4 +96,54 @@ it.each([
   }
   expect(error).toBeInstanceOf(ConfigurationError);
   expect((error as Error).message).toMatch(message);
+});
+
+const ecs = { environment: 'production', target: 'ecs', 'ecs-service': 'web', cluster: 'prod', repository: 'web' };
+const expressArn = 'arn:aws:ecs:ap-southeast-2:123456789012:service/default/web';
+const express = { environment: 'staging', target: 'ecs-express', 'express-service-arn': expressArn, repository: 'web' };
+
+it('reads an ECS rollback: cluster and service; no health check unless health-url is given (a full URL)', () => {
+  const inputs = parse(ecs, { AWS_REGION: 'us-east-1' });
+  expect(inputs).toMatchObject({ target: { kind: 'ecs', cluster: 'prod', service: 'web' }, region: 'us-east-1' });
+  expect(inputs.health).toBeUndefined();
+  const arn = 'arn:aws:ecs:eu-west-1:123456789012:service/prod/web';
+  const byArn = parse({ ...ecs, cluster: '', 'ecs-service': arn });
+  expect(byArn).toMatchObject({ target: { kind: 'ecs', cluster: 'prod', service: arn }, region: 'eu-west-1' });
+  expect(
+    parse({ ...ecs, 'health-url': 'https://web.example.com/health' }, { AWS_REGION: 'us-east-1' }).health,
+  ).toMatchObject({ url: 'https://web.example.com/health' });
+  expect(() => parse({ ...ecs, 'health-url': '/health' }, { AWS_REGION: 'us-east-1' })).toThrow(
+    /Input 'health-url' has an invalid value "\/health"/,
+  );
+});
+
+it('reads an ECS Express rollback: region from the ARN, /health on the service URL by default', () => {
+  const inputs = parse(express);
+  expect(inputs).toMatchObject({
+    target: { kind: 'ecs-express', serviceArn: expressArn },
+    region: 'ap-southeast-2',
+    health: { url: '/health' },
+  });
+});
+
+it.each([
+  [{ ...ecs, 'ecs-service': '' }, /Input 'ecs-service' is required .*target is ecs/],
+  [
+    { ...ecs, 'ecs-service': 'web api' },
+    /Input 'ecs-service' has an invalid value "web api": expected an ECS service name/,
+  ],
+  [{ ...ecs, cluster: 'a/b' }, /Input 'cluster' has an invalid value "a\/b": expected an ECS cluster name/],
+  [
+    { ...ecs, 'ecs-service': 'arn:aws:ecs:eu-west-1:123456789012:service/staging/web' },
+    /Input 'cluster' has an invalid value "prod": expected the cluster named in ecs-service \(staging\)/,
+  ],
+  [{ ...ecs, 'service-arn': 'x' }, /Input 'service-arn' .*empty when target is "ecs"/],
+  [{ ...ecs, 'asg-name': 'web-asg' }, /Input 'asg-name' .*empty when target is "ecs"/],
+  [{ ...express, 'express-service-arn': '' }, /Input 'express-service-arn' is required .*target is ecs-express/],
+  [{ ...express, 'express-service-arn': 'web' }, /Input 'express-service-arn' has an invalid value "web"/],
+  [{ ...express, cluster: 'prod' }, /Input 'cluster' .*names its cluster/],
+  [{ ...express, 'ecs-service': 'web' }, /Input 'express-service-arn' .*not both/],
+])('refuses bad ECS input %#', (inputs, message) => {
+  expect(() => parse(inputs, { AWS_REGION: 'us-east-1' })).toThrow(ConfigurationError);
+  expect(() => parse(inputs, { AWS_REGION: 'us-east-1' })).toThrow(message);
 });

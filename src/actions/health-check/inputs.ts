@@ -1,6 +1,6 @@
 import { ConfigurationError } from '../../core/errors';
 import type { HealthCheckOptions } from '../../core/health';
-import { type InputReader, inputParser } from '../../core/input';
+import { type InputParser, type InputReader, inputParser } from '../../core/input';
 
 export type HealthInputs = Omit<HealthCheckOptions, 'clock' | 'signal' | 'logger'>;
 
@@ -57,5 +57,20 @@ export function parseHealthInputs(read: InputReader, options: HealthInputOptions
     intervalMs: p.number('interval-seconds', 5, 0.1, 600) * 1000,
     timeoutMs: timeoutMinutes * 60_000,
     requestTimeoutMs: p.number('request-timeout-seconds', 10, 0.1, 300) * 1000,
+  };
+}
+
+/** How a deploy step (the all-in-one action, deploy-ecs) checks the new version, by those actions' `health-…` inputs. */
+export function parseVerifyTimings(p: InputParser): {
+  expectedStatus: number;
+  healthTimeoutMs: number;
+  healthIntervalMs: number;
+  consecutiveSuccesses: number;
+} {
+  return {
+    expectedStatus: p.integer('expected-status', 200, 100, 599) ?? 200,
+    healthTimeoutMs: p.number('health-timeout-minutes', 5, 0.1, 120) * 60_000,
+    healthIntervalMs: p.number('health-interval-seconds', 5, 0.1, 600) * 1000,
+    consecutiveSuccesses: p.integer('health-consecutive-successes', 3, 1, 100) ?? 3,
   };
 }

@@ -12,7 +12,7 @@ import {
 import { commitContextFromEnv, commitOf, commitTag, environmentTag } from '../../core/tags';
 import { validateCommitSha } from '../../core/validate';
 import { markVerified, readPointers } from '../../deploy/pointers';
-import { rollBack } from '../../deploy/rollback';
+import { undoDeploy } from '../../deploy/rollback';
 import { verifyNewVersion } from '../../deploy/verify';
 import type { Docker } from '../../docker/docker';
 import type { GitHubClient } from '../../github/client';
@@ -153,34 +153,14 @@ async function rollbackTo(
   reason: string,
 ): Promise<void> {
   const previous = deployed.previous as NonNullable<TargetDeployResult['previous']>;
-  const failure = await deps.logger.group(`roll back to ${previous.image}`, () => {
-    deps.logger.warning(`Rolling back: ${reason}`);
-    return rollBack(
-      target,
-      {
-        image: {
-          uri: previous.image,
-          digest: previous.digest ?? '',
-          repository: inputs.repository,
-          ...(record.previous?.commit ? { commit: record.previous.commit } : {}),
-        },
-        record,
-        timeoutMs: inputs.timeoutMinutes * 60_000,
-        reason,
-        undoing: deployed,
-        verify: {
-          // A path is resolved against the service URL by targets that have one.
-          url: inputs.healthUrl ?? target.defaultHealthPath ?? '/health',
-          expectedStatus: inputs.expectedStatus,
-          intervalMs: inputs.healthIntervalMs,
-          consecutiveSuccesses: inputs.consecutiveSuccesses,
-          timeoutMs: inputs.healthTimeoutMs,
-        },
-      },
-      deps.logger,
-    );
-  });
-  if (failure) deps.logger.error(`The rollback failed too: ${failure.message}`);
+  await undoDeploy(
+    target,
+    { ...deployed, previous },
+    record,
+    { ...inputs, repository: inputs.repository, timeoutMs: inputs.timeoutMinutes * 60_000 },
+    reason,
+    deps.logger,
+  );
 }
 
 /** Reports (never fatal), writes the outputs, and fails the step when the deploy did not succeed. */

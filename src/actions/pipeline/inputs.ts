@@ -12,6 +12,8 @@ import {
 import type { TargetSpec } from '../../targets';
 import { type BuildPushInputs, parseBuildPushInputs } from '../build-push/inputs';
 import { parseDeployAppRunnerInputs } from '../deploy-apprunner/inputs';
+import { parseDeployEcsInputs, parseEcsTargetName } from '../deploy-ecs/inputs';
+import { parseVerifyTimings } from '../health-check/inputs';
 import { parseRefreshAsgInputs } from '../refresh-asg/inputs';
 import { parseReportInputs, type ReportInputs } from '../report/inputs';
 
@@ -28,7 +30,7 @@ export interface PipelineInputs {
   latestEnvironment?: string;
   /** Whether this deploy moves `latest` once verified (environment is latestEnvironment). */
   movesLatest: boolean;
-  /** undefined: the App Runner service URL + /health (required for asg). */
+  /** undefined: the service URL + the target's default health path (App Runner, ECS Express; required for asg, ecs). */
   healthUrl?: string;
   /** undefined: health-url's origin + /version. */
   versionUrl?: string;
@@ -59,6 +61,18 @@ const BUILD_INPUTS = [
   'cache',
   'create-repository',
 ];
+const TARGETS = ['apprunner', 'asg', 'ecs', 'ecs-express'] as const;
+const TARGETS_ACCEPTED = '"apprunner", "asg", "ecs" or "ecs-express"';
+/** Handed to the target's parser as they are: each platform's parser checks its own (on-busy: its own choices). */
+export const ECS_INPUTS = [
+  'cluster',
+  'ecs-service',
+  'express-service-arn',
+  'container',
+  'task-definition',
+  'container-environment',
+  'on-busy',
+] as const;
 const REFRESH_INPUTS = [
   'min-healthy-percentage',
   'max-healthy-percentage',
@@ -90,8 +104,8 @@ function httpUrl(input: string, value: string | undefined): string | undefined {
 /** Reads and checks every input before anything is built or any AWS call is made. */
 export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): PipelineInputs {
   const p = inputParser(read);
-  const target = p.oneOf('target', ['apprunner', 'asg'] as const, 'apprunner');
-  if (!p.optional('target')) throw new ConfigurationError('target', '', '"apprunner" or "asg"');
+  const target = p.oneOf('target', TARGETS, 'apprunner');
+  if (!p.optional('target')) throw new ConfigurationError('target', '', TARGETS_ACCEPTED);
   const repository = validateRepositoryName('repository', p.required('repository', 'an ECR repository name'));
   const environment = validateEnvironment(
     'environment',
@@ -112,18 +126,27 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
     throw new ConfigurationError('service-arn', '', 'the App Runner service ARN (target is apprunner)');
   if (target === 'asg' && !asgName)
     throw new ConfigurationError('asg-name', '', 'the Auto Scaling group name (target is asg)');
-  // Checked here, not first by deploy-apprunner: a bad ARN must fail before anything is built and pushed.
-  const arnRegion = serviceArn ? validateAppRunnerServiceArn('service-arn', serviceArn).region : undefined;
+  if (target === 'ecs' && !p.optional('ecs-service'))
+    throw new ConfigurationError('ecs-service', '', 'the ECS service name or ARN (target is ecs)');
+  if (target === 'ecs-express' && !p.optional('express-service-arn'))
+    throw new ConfigurationError('express-service-arn', '', 'the ECS Express Mode service ARN (target is ecs-express)');
+  // Checked here, not first by the target's parser: a bad ARN must fail before anything is built and pushed.
+  const arnRegion = serviceArn
+    ? validateAppRunnerServiceArn('service-arn', serviceArn).region
+    : target === 'ecs' || target === 'ecs-express'
+      ? parseEcsTargetName(read).region
+      : undefined;
   const region = validateRegion(
     'region',
     p.optional('region') ?? arnRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
   );
   const healthUrl = httpUrl('health-url', p.optional('health-url'));
-  if (target === 'asg' && !healthUrl) {
+  if ((target === 'asg' || target === 'ecs') && !healthUrl) {
     throw new ConfigurationError(
       'health-url',
       '',
-      "a URL through the group's load balancer, e.g. https://web.example.com/health (target is asg)",
+      `a URL through the ${target === 'asg' ? "group's" : "service's"} load balancer, e.g. ` +
+        `https://web.example.com/health (target is ${target})`,
     );
   }
   const versionUrl = httpUrl('version-url', p.optional('version-url'));
@@ -148,7 +171,7 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
   }
 
   const passThrough: Record<string, string | undefined> = {};
-  for (const name of [...BUILD_INPUTS, ...REFRESH_INPUTS]) passThrough[name] = p.optional(name);
+  for (const name of [...BUILD_INPUTS, ...REFRESH_INPUTS, ...ECS_INPUTS]) passThrough[name] = p.optional(name);
   const timeoutMinutes = p.number('timeout-minutes', 30, 0.1, 360);
   const reader = (values: Record<string, string | undefined>) => (name: string) => values[name] ?? '';
   // The single actions' own parsers check what the pipeline hands on, so a bad refresh preference fails now, not
@@ -178,6 +201,7 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
       'boot-tag': bootTag,
       region,
       'timeout-minutes': String(timeoutMinutes),
+      'health-url': healthUrl,
       record: standIn,
     }),
     env,
@@ -205,10 +229,7 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
     ...(healthUrl ? { healthUrl } : {}),
     ...(versionUrl ? { versionUrl } : {}),
     ...(expectedVersion !== undefined ? { expectedVersion } : {}),
-    expectedStatus: p.integer('expected-status', 200, 100, 599) ?? 200,
-    healthTimeoutMs: p.number('health-timeout-minutes', 5, 0.1, 120) * 60_000,
-    healthIntervalMs: p.number('health-interval-seconds', 5, 0.1, 600) * 1000,
-    consecutiveSuccesses: p.integer('health-consecutive-successes', 3, 1, 100) ?? 3,
+    ...parseVerifyTimings(p),
     rollbackOnFailure: p.boolean('rollback-on-failure', true),
     timeoutMinutes,
     dryRun: p.boolean('dry-run', false),
@@ -219,18 +240,22 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
 }
 
 /** The target's settings, parsed by its single action's own parser from what the pipeline hands on. */
-function targetSpec(kind: 'apprunner' | 'asg', read: InputReader, env: NodeJS.ProcessEnv): TargetSpec {
+function targetSpec(kind: (typeof TARGETS)[number], read: InputReader, env: NodeJS.ProcessEnv): TargetSpec {
+  // An image of the right shape (the real one is built later), and the platform's own rollback only: the pipeline
+  // verifies and rolls back itself.
+  const standIn = (name: string) => {
+    if (name === 'image')
+      return `123456789012.dkr.ecr.${read('region')}.amazonaws.com/${read('repository')}@sha256:${'0'.repeat(64)}`;
+    if (name === 'rollback-on-failure') return 'false';
+    // The pipeline checks the version itself (its expected-version may be "none").
+    if (name === 'expected-version' || name === 'version-url') return '';
+    return read(name);
+  };
   if (kind === 'apprunner') {
-    const parsed = parseDeployAppRunnerInputs((name) => {
-      // An image of the right shape (the real one is built later), and App Runner's own rollback only: the
-      // pipeline verifies and rolls back itself.
-      if (name === 'image')
-        return `123456789012.dkr.ecr.${read('region')}.amazonaws.com/${read('repository')}@sha256:${'0'.repeat(64)}`;
-      if (name === 'rollback-on-failure') return 'false';
-      return read(name);
-    }, env);
+    const parsed = parseDeployAppRunnerInputs(standIn, env);
     return { kind, serviceArn: parsed.serviceArn, onBusy: parsed.onBusy };
   }
+  if (kind === 'ecs' || kind === 'ecs-express') return parseDeployEcsInputs(standIn, env).target;
   const parsed = parseRefreshAsgInputs(read, env);
   return {
     kind,

@@ -4,7 +4,7 @@ import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-
 import { ecrClient } from '../../aws/ecr';
 import { facts, quote } from '../../core/markdown';
 import type { PollDelays } from '../../core/poller';
-import { serializeRecord } from '../../core/record';
+import { recordImageOf, serializeRecord } from '../../core/record';
 import { cancelledSummary } from '../../deploy/cancellation';
 import { AsgCancelledError } from '../../targets/asg/cancel';
 import type { AsgDeployResult } from '../../targets/asg/deploy';
@@ -39,16 +39,7 @@ export async function execute(
     ...(services.pollDelays ? { pollDelays: services.pollDelays } : {}),
   });
   const record = inputs.record;
-  if (!record.image && inputs.image) {
-    record.image = {
-      repository: inputs.image.repository,
-      registry: inputs.image.uri.slice(0, inputs.image.uri.indexOf('/')),
-      uri: inputs.image.uri,
-      digest: inputs.image.digest,
-      tags: [],
-      reused: false,
-    };
-  }
+  if (!record.image && inputs.image) record.image = recordImageOf(inputs.image, false);
   let result: AsgDeployResult;
   try {
     result = await refreshGroup(

@@ -2,7 +2,7 @@ import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
 import { type DeployRecord, newRecord, parseRecord, runFromEnv } from '../../core/record';
 import { commitContextFromEnv, commitOf } from '../../core/tags';
-import { repositoryNameSource, validateRegion, validateRepositoryName, validateTag } from '../../core/validate';
+import { parseDigestUri, validateRegion, validateRepositoryName, validateTag } from '../../core/validate';
 import { type AsgOnBusy, DEFAULT_MIN_HEALTHY_PERCENTAGE, type RefreshPreferences } from '../../targets/asg/refresh';
 import { checkPreferencesFitTimeout } from '../../targets/asg/refresh-plan';
 
@@ -25,10 +25,6 @@ export interface RefreshAsgInputs {
   record: DeployRecord;
 }
 
-// The repository part is ECR's own rule (core/validate), so `my__app` is accepted here as by every other input.
-const digestUri = new RegExp(
-  `^([a-z0-9.-]+(?::\\d+)?)\\/(${repositoryNameSource})(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@(sha256:[a-f0-9]{64})$`,
-);
 const MAX_SECONDS = 172_800;
 
 function checkpoints(p: ReturnType<typeof inputParser>, raw: string): number[] | undefined {
@@ -55,16 +51,8 @@ export function parseRefreshAsgInputs(read: InputReader, env: NodeJS.ProcessEnv)
   const imageText = p.optional('image');
   let image: RefreshAsgInputs['image'];
   if (imageText !== undefined) {
-    const match = digestUri.exec(imageText);
-    if (!match) {
-      throw new ConfigurationError(
-        'image',
-        imageText,
-        'an image digest URI "<registry>/<repository>@sha256:<64 hex>" (the build-push output `image`); a tag is ' +
-          'not accepted, since the boot tag must be moved to an exact digest',
-      );
-    }
-    image = { uri: imageText, repository: match[2]!, digest: match[3]! };
+    const parsed = parseDigestUri('image', imageText, 'since the boot tag must be moved to an exact digest');
+    image = { uri: imageText, repository: parsed.repository, digest: parsed.digest };
   }
   const repositoryInput = p.optional('repository');
   if (repositoryInput !== undefined) validateRepositoryName('repository', repositoryInput);

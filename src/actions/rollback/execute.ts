@@ -6,6 +6,7 @@ import { type DeployRecord, newRecord, runFromEnv, serializeRecord } from '../..
 import { markVerified, readPointers } from '../../deploy/pointers';
 import { rollBack } from '../../deploy/rollback';
 import { planRollback, type RollbackSources, short } from '../../deploy/rollback-plan';
+import { expectedVersionFor } from '../../deploy/verify';
 import { describeGitHubError, type GitHubClient, type RepoRef, repoFrom, runUrlFrom } from '../../github/client';
 import { findPreviousGoodDeployment, recordDeployment } from '../../github/deployments';
 import { openTarget } from '../../targets';
@@ -94,12 +95,7 @@ export async function execute(
     },
     run: runFromEnv(deps.env),
   });
-  const expectedVersion =
-    inputs.expectedVersion?.kind === 'sha'
-      ? image.commit
-      : inputs.expectedVersion?.kind === 'literal'
-        ? inputs.expectedVersion.value
-        : undefined;
+  const expectedVersion = expectedVersionFor(inputs.expectedVersion, image.commit);
   const failure = await rollBack(
     target,
     {

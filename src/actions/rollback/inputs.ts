@@ -9,8 +9,10 @@ import {
   validateRepositoryName,
   validateTag,
 } from '../../core/validate';
+import { type ExpectedVersion, parseExpectedVersion } from '../../deploy/verify';
 import type { TargetSpec } from '../../targets';
 import type { VerifyOptions } from '../../targets/target';
+import { parseEcsTargetName } from '../deploy-ecs/inputs';
 import { parseHealthInputs } from '../health-check/inputs';
 
 export interface RollbackInputs {
@@ -25,12 +27,12 @@ export interface RollbackInputs {
   /** ASG only: the tag the instances pull at boot. */
   bootTag: string;
   /**
-   * The health check of the rolled-back-to version. App Runner: always (default `/health` on the service URL). ASG:
-   * only when health-url is set (target-group health is checked regardless).
+   * The health check of the rolled-back-to version. App Runner, ECS Express: always (default `/health` on the service
+   * URL). ASG, ECS: only when health-url is set (target-group health is checked regardless).
    */
   health?: Omit<VerifyOptions, 'expectedVersion'>;
   /** `sha`: the commit being rolled back to; another string: that string; undefined: no version check. */
-  expectedVersion?: { kind: 'sha' } | { kind: 'literal'; value: string };
+  expectedVersion?: ExpectedVersion;
   timeoutMs: number;
   dryRun: boolean;
 }
@@ -41,6 +43,68 @@ const healthNames: Record<string, string> = {
   'timeout-minutes': 'health-timeout-minutes',
 };
 
+const KINDS = ['apprunner', 'asg', 'ecs', 'ecs-express'] as const;
+const KINDS_ACCEPTED = '"apprunner", "asg", "ecs" or "ecs-express"';
+/** The inputs that name each platform's target. */
+const TARGET_INPUTS: Record<(typeof KINDS)[number], readonly string[]> = {
+  apprunner: ['service-arn'],
+  asg: ['asg-name'],
+  ecs: ['ecs-service', 'cluster'],
+  'ecs-express': ['express-service-arn'],
+};
+
+/**
+ * What names the target of an environment (`target` and that platform's inputs), for the rollback action and the
+ * CLI's `status`; inputs naming another platform's target are refused. Returns the region the ARNs name.
+ */
+export function parseTargetOf(
+  read: InputReader,
+  environment: string,
+): { target: TargetSpec; bootTag: string; region?: string } {
+  const p = inputParser(read);
+  const kind = p.oneOf('target', KINDS, 'apprunner');
+  if (!p.optional('target')) throw new ConfigurationError('target', '', KINDS_ACCEPTED);
+  // The environment's own tag, not `latest`: a tag shared by environments would launch another environment's image.
+  const bootTag = validateTag('boot-tag', p.optional('boot-tag') ?? environmentTag(environment));
+  let target: TargetSpec;
+  let arnRegion: string | undefined;
+  if (kind === 'apprunner') {
+    const serviceArn = p.required('service-arn', 'the ARN of the App Runner service');
+    arnRegion = validateAppRunnerServiceArn('service-arn', serviceArn).region;
+    target = { kind, serviceArn };
+  } else if (kind === 'asg') {
+    const asgName = p.required('asg-name', 'the name of the EC2 Auto Scaling group');
+    if (asgName.length > 255)
+      throw new ConfigurationError('asg-name', asgName, 'a group name of at most 255 characters');
+    target = { kind, asgName, bootTag };
+  } else {
+    if (kind === 'ecs' && p.optional('ecs-service') === undefined)
+      throw new ConfigurationError('ecs-service', '', 'the ECS service name or ARN (target is ecs)');
+    if (kind === 'ecs-express' && p.optional('express-service-arn') === undefined)
+      throw new ConfigurationError(
+        'express-service-arn',
+        '',
+        'the ECS Express Mode service ARN (target is ecs-express)',
+      );
+    const named = parseEcsTargetName(read);
+    arnRegion = named.region;
+    target =
+      named.kind === 'ecs'
+        ? { kind: named.kind, cluster: named.cluster, service: named.service }
+        : { kind: named.kind, serviceArn: named.serviceArn };
+  }
+  // What names another platform's target is a mistake, not something to ignore.
+  for (const [other, names] of Object.entries(TARGET_INPUTS)) {
+    if (other === kind) continue;
+    for (const name of names) {
+      const value = p.optional(name);
+      if (value !== undefined) throw new ConfigurationError(name, value, `empty when target is "${kind}"`);
+    }
+  }
+
+  return { target, bootTag, ...(arnRegion ? { region: arnRegion } : {}) };
+}
+
 /** Parses and checks every input before any AWS call. */
 export function parseRollbackInputs(read: InputReader, env: NodeJS.ProcessEnv): RollbackInputs {
   const p = inputParser(read);
@@ -48,26 +112,8 @@ export function parseRollbackInputs(read: InputReader, env: NodeJS.ProcessEnv): 
   validateEnvironment('environment', environment);
   environmentPointerTag(environment);
 
-  const kind = p.required('target', '"apprunner" or "asg"');
-  if (kind !== 'apprunner' && kind !== 'asg') throw new ConfigurationError('target', kind, '"apprunner" or "asg"');
-  const serviceArn = p.optional('service-arn');
-  const asgName = p.optional('asg-name');
-  // The environment's own tag, not `latest`: a tag shared by environments would launch another environment's image.
-  const bootTag = validateTag('boot-tag', p.optional('boot-tag') ?? environmentTag(environment));
-  let target: TargetSpec;
-  let arnRegion: string | undefined;
-  if (kind === 'apprunner') {
-    if (serviceArn === undefined) throw new ConfigurationError('service-arn', '', 'the ARN of the App Runner service');
-    arnRegion = validateAppRunnerServiceArn('service-arn', serviceArn).region;
-    if (asgName !== undefined) throw new ConfigurationError('asg-name', asgName, 'empty when target is "apprunner"');
-    target = { kind, serviceArn };
-  } else {
-    if (asgName === undefined) throw new ConfigurationError('asg-name', '', 'the name of the EC2 Auto Scaling group');
-    if (asgName.length > 255)
-      throw new ConfigurationError('asg-name', asgName, 'a group name of at most 255 characters');
-    if (serviceArn !== undefined) throw new ConfigurationError('service-arn', serviceArn, 'empty when target is "asg"');
-    target = { kind, asgName, bootTag };
-  }
+  const { target, bootTag, region: arnRegion } = parseTargetOf(read, environment);
+  const kind = target.kind;
 
   const repository = validateRepositoryName(
     'repository',
@@ -80,7 +126,9 @@ export function parseRollbackInputs(read: InputReader, env: NodeJS.ProcessEnv): 
     p.optional('region') ?? arnRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
   );
 
-  const healthUrl = p.optional('health-url') ?? (kind === 'apprunner' ? '/health' : undefined);
+  // Where the platform gives the service a URL, /health on it by default; through the load balancer otherwise.
+  const servesUrl = kind === 'apprunner' || kind === 'ecs-express';
+  const healthUrl = p.optional('health-url') ?? (servesUrl ? '/health' : undefined);
   const expectedVersionText = p.optional('expected-version');
   if (expectedVersionText !== undefined && healthUrl === undefined) {
     throw new ConfigurationError(
@@ -98,7 +146,7 @@ export function parseRollbackInputs(read: InputReader, env: NodeJS.ProcessEnv): 
         const mine = healthNames[name] ?? (Object.values(healthNames).includes(name) ? name : undefined);
         return mine ? read(mine) : '';
       },
-      { allowPath: kind === 'apprunner', rename: { url: 'health-url', ...healthNames } },
+      { allowPath: servesUrl, rename: { url: 'health-url', ...healthNames } },
     );
     const { expectedVersion: _none, ...rest } = checked;
     health = rest;
@@ -117,8 +165,7 @@ export function parseRollbackInputs(read: InputReader, env: NodeJS.ProcessEnv): 
   if (toSha) inputs.toSha = toSha;
   if (health) inputs.health = health;
   if (expectedVersionText !== undefined) {
-    inputs.expectedVersion =
-      expectedVersionText.toLowerCase() === 'sha' ? { kind: 'sha' } : { kind: 'literal', value: expectedVersionText };
+    inputs.expectedVersion = parseExpectedVersion(expectedVersionText);
   }
   return inputs;
 }
