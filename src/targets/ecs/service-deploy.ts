@@ -145,7 +145,6 @@ export async function deployService(
     );
     const ours = registered.taskDefinitionArn as string;
     outputs['task-definition-arn'] = ours;
-    record.target.revision = ours;
     deps.logger.info(`Registered ${revisionName(ours)}: container ${name} runs ${image.uri}.`);
 
     started.taskDefinitionArn = ours;
@@ -155,6 +154,8 @@ export async function deployService(
     run.save(STATE.label, label);
     run.save(STATE.cancelOnAbort, String(settings.cancelOnAbort ?? true));
     await updateServiceTaskDefinition(deps.client, settings.cluster, settings.service, ours);
+    // Only now does the service deploy it: a refused UpdateService leaves the record without this revision.
+    record.target.revision = ours;
     outputs.status = 'PENDING';
     deps.logger.info(`UpdateService: ${label} deploys ${revisionName(ours)} (it ran ${revisionName(currentArn)}).`);
   } catch (error) {
