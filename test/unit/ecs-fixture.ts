@@ -52,6 +52,12 @@ export function awsError(name: string, status = 400): ECSServiceException {
   });
 }
 
+/** The environment of the container the tests deploy. */
+export const ENVIRONMENT = [
+  { name: 'MODE', value: 'prod' },
+  { name: 'LOG', value: 'info' },
+];
+
 /** A task definition as DescribeTaskDefinition answers it: read-only fields included. */
 export function described(revision: number, containerImage = OLD, extra: Partial<TaskDefinition> = {}): TaskDefinition {
   return {
@@ -75,10 +81,7 @@ export function described(revision: number, containerImage = OLD, extra: Partial
         image: containerImage,
         essential: true,
         portMappings: [{ containerPort: 8080 }],
-        environment: [
-          { name: 'MODE', value: 'prod' },
-          { name: 'LOG', value: 'info' },
-        ],
+        environment: ENVIRONMENT,
       },
       { name: 'log-router', image: SIDECAR, essential: false },
     ],

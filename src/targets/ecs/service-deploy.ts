@@ -177,7 +177,8 @@ export async function deployService(
   });
   if (end.state) outputs.status = end.state.status;
   if (end.cancelled) return failed(end.failure, { cancelled: true });
-  started.ended = true;
+  // A deployment we gave up waiting for (timed out, unreadable) goes on: a rollback stops it with ECS's own.
+  started.ended = end.state !== undefined;
   run.save(STATE.settled, 'true');
   if (end.failure) {
     record.outcome = end.outcome;
