@@ -244,9 +244,11 @@ async function deploy(
     run.save(STATE.cancelOnAbort, String(settings.cancelOnAbort ?? true));
     const end = await update(run, image.uri, record, timeoutMs, started, settings.containerEnvironment);
     if (end.arn) outputs['service-deployment-arn'] = end.arn;
-    if (end.state) outputs.status = end.state.status;
+    // The update was accepted (it would have thrown): a deployment we did not see end is at least PENDING.
+    outputs.status = end.state?.status ?? 'PENDING';
     if (end.cancelled) return failed(end.failure, { cancelled: true });
-    started.ended = true;
+    // A deployment we gave up waiting for (timed out, unreadable) goes on: a rollback stops it with ECS's own.
+    started.ended = end.state !== undefined;
     run.save(STATE.settled, 'true');
     if (end.failure) {
       record.outcome = end.outcome;

@@ -145,7 +145,6 @@ export async function deployService(
     );
     const ours = registered.taskDefinitionArn as string;
     outputs['task-definition-arn'] = ours;
-    record.target.revision = ours;
     deps.logger.info(`Registered ${revisionName(ours)}: container ${name} runs ${image.uri}.`);
 
     started.taskDefinitionArn = ours;
@@ -155,6 +154,8 @@ export async function deployService(
     run.save(STATE.label, label);
     run.save(STATE.cancelOnAbort, String(settings.cancelOnAbort ?? true));
     await updateServiceTaskDefinition(deps.client, settings.cluster, settings.service, ours);
+    // Only now does the service deploy it: a refused UpdateService leaves the record without this revision.
+    record.target.revision = ours;
     outputs.status = 'PENDING';
     deps.logger.info(`UpdateService: ${label} deploys ${revisionName(ours)} (it ran ${revisionName(currentArn)}).`);
   } catch (error) {
@@ -176,7 +177,8 @@ export async function deployService(
   });
   if (end.state) outputs.status = end.state.status;
   if (end.cancelled) return failed(end.failure, { cancelled: true });
-  started.ended = true;
+  // A deployment we gave up waiting for (timed out, unreadable) goes on: a rollback stops it with ECS's own.
+  started.ended = end.state !== undefined;
   run.save(STATE.settled, 'true');
   if (end.failure) {
     record.outcome = end.outcome;
