@@ -122,6 +122,8 @@ export function stateOf(deployment: ServiceDeployment, taskDefinitionArn: string
 export class DeploymentTracker {
   /** False once ECS answered that it has no service-deployments API. */
   private api = true;
+  /** Task definitions whose rollout DescribeServices has listed (the fallback). */
+  private readonly seenRollouts = new Set<string>();
 
   constructor(
     private readonly deps: EcsDeps,
@@ -183,9 +185,11 @@ export class DeploymentTracker {
     if (!this.api) return undefined;
     try {
       // A minute of slack: the runner's clock and AWS's need not agree.
-      const briefs = await listServiceDeployments(this.deps.client, this.cluster, this.service, {
+      const listed = await listServiceDeployments(this.deps.client, this.cluster, this.service, {
         after: new Date(since.getTime() - 60_000),
       });
+      // Newest first: an earlier deployment of the same revision within the minute of slack is not ours.
+      const briefs = [...listed].sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0));
       if (ours.revisionArn) return briefs.find((b) => b.targetServiceRevisionArn === ours.revisionArn);
       const revisions = briefs.map((b) => b.targetServiceRevisionArn).filter((arn): arn is string => !!arn);
       const taskDefinitions = await revisionTaskDefinitions(this.deps.client, revisions);
@@ -217,6 +221,15 @@ export class DeploymentTracker {
     const deployments = service.deployments ?? [];
     const ours = deployments.find((d) => d.taskDefinition === taskDefinitionArn);
     const primary = deployments.find((d) => d.status === 'PRIMARY');
+    // DescribeServices may not list a deployment the moment UpdateService returns: only one seen and then gone (or
+    // replaced as primary) was rolled back.
+    if (ours) this.seenRollouts.add(taskDefinitionArn);
+    else if (!this.seenRollouts.has(taskDefinitionArn))
+      return {
+        status: 'PENDING',
+        verdict: 'in-progress',
+        progress: `waiting for ECS to list ${revisionName(taskDefinitionArn)}`,
+      };
     if (!ours || (ours.status !== 'PRIMARY' && primary && primary.taskDefinition !== taskDefinitionArn)) {
       // Gone, or no longer primary: the circuit breaker (or someone) put another revision back.
       const reason = service.events?.find((e) =>
