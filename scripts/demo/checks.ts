@@ -55,6 +55,49 @@ export async function checkGroup(sandbox: Sandbox, group: string, instances: num
   return `${live.length} instances and ${lb}/version → ${sha} (${answers.length} of ${answers.length} requests)`;
 }
 
+/**
+ * Asks the ECS service's load balancer (round robin over its tasks) twice per task: every answer must be `sha`, and
+ * every healthy task must run one image.
+ */
+export async function checkEcs(
+  sandbox: Sandbox,
+  cluster: string,
+  service: string,
+  tasks: number,
+  sha: string,
+  claim: string,
+) {
+  const running = sandbox.ecs.runningImages(cluster, service);
+  if (running.length !== tasks || new Set(running).size !== 1) {
+    throw new ClaimMismatch(
+      `${claim}, but ${service} has ${running.length} healthy tasks running ${new Set(running).size} images instead of ${tasks} running one`,
+    );
+  }
+  const lb = sandbox.ecs.serviceUrl(cluster, service);
+  const answers: string[] = [];
+  for (let i = 0; i < tasks * 2; i++) answers.push(await versionAt(lb));
+  const wrong = answers.filter((a) => a !== sha);
+  if (wrong.length > 0) {
+    throw new ClaimMismatch(
+      `${claim}, but ${lb}/version answered ${quoteAll(wrong)} (${wrong.length} of ${answers.length} requests) instead of ${sha}`,
+    );
+  }
+  return `${running.length} tasks and ${lb}/version → ${sha} (${answers.length} of ${answers.length} requests)`;
+}
+
+/** Asks the Express service's own URL a few times; every answer must be `sha`. */
+export async function checkUrl(url: string, sha: string, claim: string) {
+  const answers: string[] = [];
+  for (let i = 0; i < 3; i++) answers.push(await versionAt(url));
+  const wrong = answers.filter((a) => a !== sha);
+  if (wrong.length > 0) {
+    throw new ClaimMismatch(
+      `${claim}, but ${url}/version answered ${quoteAll(wrong)} (${wrong.length} of ${answers.length} requests) instead of ${sha}`,
+    );
+  }
+  return `${url}/version → ${sha} (${answers.length} of ${answers.length} requests)`;
+}
+
 function quoteAll(answers: string[]): string {
   return [...new Set(answers)].map((a) => JSON.stringify(a)).join(', ');
 }

@@ -1,20 +1,26 @@
-// The story of `npm run demo`: v1 and v2 deployed to App Runner and to an Auto Scaling group, a broken v3 rolled back
-// automatically, then a manual rollback to v1. Each printed claim is checked against what the services serve.
+// The story of `npm run demo`: v1 and v2 deployed to App Runner, an Auto Scaling group, an ECS service and an ECS
+// Express service, a broken v3 rolled back automatically on each, then a manual rollback to v1. Each printed claim is checked against what the services serve.
 import { createHash } from 'node:crypto';
 import type { Sandbox } from '../../sandbox/index';
-import { ClaimMismatch, checkAppRunner, checkBootTag, checkGroup } from './checks';
+import { ClaimMismatch, checkAppRunner, checkBootTag, checkEcs, checkGroup, checkUrl } from './checks';
 import { detail, framed, heading, type Printer, seconds, short, table } from './print';
 import {
   APPRUNNER_ENVIRONMENT,
   ASG_ENVIRONMENT,
   BOOT_TAG,
   type DemoWorld,
+  ECS_CLUSTER,
+  ECS_ENVIRONMENT,
+  ECS_SERVICE,
+  EXPRESS_ENVIRONMENT,
+  EXPRESS_SERVICE,
   GITHUB_REPOSITORY,
   INSTANCES,
   PULL_REQUEST,
   REPOSITORY,
   setUp,
   speedUp,
+  TASKS,
 } from './setup';
 import { deploy, rollback, type StepRun, type Target } from './steps';
 
@@ -41,7 +47,12 @@ function commitSha(label: string): string {
   return createHash('sha1').update(`aws-deploy-kit demo ${label}`).digest('hex');
 }
 
-const TARGET_NAME: Record<Target, string> = { apprunner: 'App Runner', asg: 'Auto Scaling' };
+const TARGET_NAME: Record<Target, string> = {
+  apprunner: 'App Runner',
+  asg: 'Auto Scaling',
+  ecs: 'ECS service',
+  'ecs-express': 'ECS Express',
+};
 
 interface Context {
   sandbox: Sandbox;
@@ -56,13 +67,28 @@ interface Context {
 }
 
 function where(ctx: Context, target: Target): string {
-  return target === 'apprunner'
-    ? `App Runner (${APPRUNNER_ENVIRONMENT})`
-    : `the ${INSTANCES}-instance Auto Scaling group ${ctx.world.group} (${ASG_ENVIRONMENT})`;
+  switch (target) {
+    case 'apprunner':
+      return `App Runner (${APPRUNNER_ENVIRONMENT})`;
+    case 'asg':
+      return `the ${INSTANCES}-instance Auto Scaling group ${ctx.world.group} (${ASG_ENVIRONMENT})`;
+    case 'ecs':
+      return `the ${TASKS}-task ECS service ${ECS_SERVICE} (${ECS_ENVIRONMENT})`;
+    case 'ecs-express':
+      return `the ECS Express service ${EXPRESS_SERVICE} (${EXPRESS_ENVIRONMENT})`;
+  }
 }
 
 /** Checks the target serves `sha` and says so; `claim` is what the demo is about to tell the reader. */
 async function verifyServed(ctx: Context, target: Target, sha: string, claim: string): Promise<void> {
+  if (target === 'ecs') {
+    detail(ctx.out, `checked ✓ ${await checkEcs(ctx.sandbox, ECS_CLUSTER, ECS_SERVICE, TASKS, sha, claim)}`);
+    return;
+  }
+  if (target === 'ecs-express') {
+    detail(ctx.out, `checked ✓ ${await checkUrl(ctx.world.expressUrl, sha, claim)}`);
+    return;
+  }
   if (target === 'apprunner') {
     detail(ctx.out, `checked ✓ ${await checkAppRunner(ctx.sandbox, ctx.world.serviceArn, sha, claim)}`);
     return;
@@ -205,25 +231,20 @@ export async function runDemo(
   const bootstrap = await sandbox.registry.client.manifest('web', 'bootstrap');
   if (bootstrap) ctx.commitOf.set(bootstrap.digest, 'bootstrap');
 
+  // Each commit is built once (for App Runner) and reused by the other targets.
+  const others: Target[] = ['asg', 'ecs', 'ecs-express'];
   await deployStep(ctx, 'v1', 'apprunner', v1, { outcome: 'succeeded', reused: false });
-  await deployStep(ctx, 'v1', 'asg', v1, { outcome: 'succeeded', reused: true });
+  for (const target of others) await deployStep(ctx, 'v1', target, v1, { outcome: 'succeeded', reused: true });
   await deployStep(ctx, 'v2', 'apprunner', v2, { outcome: 'succeeded', reused: false });
-  await deployStep(ctx, 'v2', 'asg', v2, { outcome: 'succeeded', reused: true });
-  await deployStep(ctx, 'v3 (broken)', 'apprunner', v3, {
-    outcome: 'rolled-back',
-    reused: false,
-    buildArgs: ['HEALTH=fail'],
-  });
-  const last = await deployStep(ctx, 'v3 (broken)', 'asg', v3, {
-    outcome: 'rolled-back',
-    reused: true,
-    buildArgs: ['HEALTH=fail'],
-  });
-  await rollbackStep(ctx, 'manual rollback', 'apprunner', v1, v3);
-  await rollbackStep(ctx, 'manual rollback', 'asg', v1, v3);
+  for (const target of others) await deployStep(ctx, 'v2', target, v2, { outcome: 'succeeded', reused: true });
+  const broken = { outcome: 'rolled-back', buildArgs: ['HEALTH=fail'] } as const;
+  await deployStep(ctx, 'v3 (broken)', 'apprunner', v3, { ...broken, reused: false });
+  let last: StepRun | undefined;
+  for (const target of others) last = await deployStep(ctx, 'v3 (broken)', target, v3, { ...broken, reused: true });
+  for (const target of ['apprunner', ...others] as Target[]) await rollbackStep(ctx, 'manual rollback', target, v1, v3);
 
   const comments = sandbox.github.repo(GITHUB_REPOSITORY).comments.map((c) => c.body);
-  return { rows: ctx.rows, commits, world, summary: last.run.summary, comments };
+  return { rows: ctx.rows, commits, world, summary: last?.run.summary ?? '', comments };
 }
 
 /** The closing part of the demo's output: the table of steps, then the rendered job summary and PR comments. */
@@ -232,11 +253,11 @@ export function printResult(out: Printer, result: DemoResult): void {
     sha === result.commits.v1 ? 'v1' : sha === result.commits.v2 ? 'v2' : sha === result.commits.v3 ? 'v3' : sha;
   heading(
     out,
-    `Job summary of the last deploy (v3 to the Auto Scaling group, ${ASG_ENVIRONMENT}): the markdown GitHub renders`,
+    `Job summary of the last deploy (v3 to the ECS Express service, ${EXPRESS_ENVIRONMENT}): the markdown GitHub renders`,
   );
   framed(out, 'GITHUB_STEP_SUMMARY', result.summary);
   const marker = (environment: string) => `<!-- aws-deploy-kit:${environment} -->`;
-  const last = result.comments.find((body) => body.includes(marker(ASG_ENVIRONMENT)));
+  const last = result.comments.find((body) => body.includes(marker(EXPRESS_ENVIRONMENT)));
   heading(out, `Its sticky comment on pull request #${PULL_REQUEST} (one per environment, updated by every deploy)`);
   framed(out, 'comment', last ?? '(none: the report did not comment)');
   for (const body of result.comments.filter((b) => b !== last)) {

@@ -1,5 +1,6 @@
-// What exists before the first deploy: the ECR repository, an App Runner service and an Auto Scaling group (each
-// created once from a bootstrap image, as a team would outside the pipeline), and the pull request the commits are on.
+// What exists before the first deploy: the ECR repository, an App Runner service, an Auto Scaling group, an ECS
+// service and an ECS Express service (each created once from a bootstrap image, as a team would outside the pipeline),
+// and the pull request the commits are on.
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { docker } from '../../sandbox/docker';
 import type { Sandbox } from '../../sandbox/index';
@@ -15,6 +16,13 @@ export const ASG_ENVIRONMENT = 'staging';
 export const BOOT_TAG = 'staging';
 export const GROUP = 'web-staging';
 export const INSTANCES = 3;
+/** The ECS service `web` (3 tasks behind a load balancer) is `production`; the Express service is `express`. */
+export const ECS_ENVIRONMENT = 'production';
+export const ECS_CLUSTER = 'prod';
+export const ECS_SERVICE = 'web';
+export const TASKS = 3;
+export const EXPRESS_ENVIRONMENT = 'express';
+export const EXPRESS_SERVICE = 'web-express';
 
 export interface DemoWorld {
   context: string;
@@ -22,6 +30,10 @@ export interface DemoWorld {
   serviceUrl: string;
   group: string;
   loadBalancerUrl: string;
+  /** The ECS service's load-balancer URL. */
+  ecsUrl: string;
+  expressServiceArn: string;
+  expressUrl: string;
 }
 
 /** Small timings so the whole story fits in well under three minutes; the waits are the real ones, just shorter. */
@@ -36,6 +48,8 @@ export function speedUp(sandbox: Sandbox): void {
     waitMs: 2_000,
     pendingMs: 100,
   };
+  // ECS: tasks start in 150 ms, a task failing /health is stopped after 2 s; a "minute" of bake lasts 200 ms.
+  sandbox.ecs.timing = { ...sandbox.ecs.timing, taskStartMs: 150, healthCheckMs: 100, unhealthyAfterMs: 2_000 };
 }
 
 export async function setUp(sandbox: Sandbox, out: Printer, commits: string[]): Promise<DemoWorld> {
@@ -93,6 +107,30 @@ export async function setUp(sandbox: Sandbox, out: Printer, commits: string[]): 
 
   heading(
     out,
+    `Creating the ECS service ${ECS_SERVICE} in cluster ${ECS_CLUSTER}: ${TASKS} tasks behind a load balancer`,
+  );
+  const ecs = await sandbox.ecs.createService({
+    cluster: ECS_CLUSTER,
+    name: ECS_SERVICE,
+    image: bootstrap,
+    containerName: 'web',
+    desiredCount: TASKS,
+    healthCheckPath: '/health',
+    // As AWS recommends: the circuit breaker stops (and rolls back) a revision whose tasks do not get healthy.
+    circuitBreaker: { enable: true, rollback: true },
+  });
+  detail(out, `${ecs.serviceArn}\nload balancer ${ecs.url}`);
+
+  heading(out, `Creating the ECS Express Mode service ${EXPRESS_SERVICE} (it gets its own URL)`);
+  const express = await sandbox.ecs.createExpressService({
+    cluster: ECS_CLUSTER,
+    name: EXPRESS_SERVICE,
+    image: bootstrap,
+  });
+  detail(out, `${express.serviceArn}\nserves ${express.url}`);
+
+  heading(
+    out,
     `Opening pull request #${PULL_REQUEST} in ${GITHUB_REPOSITORY} (GitHub emulator) with the three commits`,
   );
   sandbox.github.addPullRequest(GITHUB_REPOSITORY, {
@@ -103,5 +141,14 @@ export async function setUp(sandbox: Sandbox, out: Printer, commits: string[]): 
   });
   detail(out, `commits ${commits.map((c) => c.slice(0, 7)).join(', ')}: each deploy keeps a sticky comment there`);
 
-  return { context, serviceArn: service.ServiceArn, serviceUrl, group: GROUP, loadBalancerUrl };
+  return {
+    context,
+    serviceArn: service.ServiceArn,
+    serviceUrl,
+    group: GROUP,
+    loadBalancerUrl,
+    ecsUrl: ecs.url,
+    expressServiceArn: express.serviceArn,
+    expressUrl: express.url,
+  };
 }

@@ -8,11 +8,15 @@ import {
   ASG_ENVIRONMENT,
   BOOT_TAG,
   type DemoWorld,
+  ECS_CLUSTER,
+  ECS_ENVIRONMENT,
+  ECS_SERVICE,
+  EXPRESS_ENVIRONMENT,
   GITHUB_REPOSITORY,
   REPOSITORY,
 } from './setup';
 
-export type Target = 'apprunner' | 'asg';
+export type Target = 'apprunner' | 'asg' | 'ecs' | 'ecs-express';
 
 /** Health and version probes every half second, for at most 12 s: a healthy deploy passes in a few seconds. */
 const FAST_HEALTH = { 'health-interval-seconds': '0.5', 'health-timeout-minutes': '0.2' };
@@ -37,9 +41,23 @@ function env(sandbox: Sandbox, sha: string): Record<string, string> {
 }
 
 function targetInputs(world: DemoWorld, target: Target): Record<string, string> {
-  return target === 'apprunner'
-    ? { target, environment: APPRUNNER_ENVIRONMENT, 'service-arn': world.serviceArn }
-    : { target, environment: ASG_ENVIRONMENT, 'asg-name': world.group, 'boot-tag': BOOT_TAG };
+  switch (target) {
+    case 'apprunner':
+      return { target, environment: APPRUNNER_ENVIRONMENT, 'service-arn': world.serviceArn };
+    case 'asg':
+      return { target, environment: ASG_ENVIRONMENT, 'asg-name': world.group, 'boot-tag': BOOT_TAG };
+    case 'ecs':
+      return { target, environment: ECS_ENVIRONMENT, cluster: ECS_CLUSTER, 'ecs-service': ECS_SERVICE };
+    case 'ecs-express':
+      return { target, environment: EXPRESS_ENVIRONMENT, 'express-service-arn': world.expressServiceArn };
+  }
+}
+
+/** Where the target serves, for a health URL through its load balancer; undefined: a path on the service URL. */
+function servedAt(world: DemoWorld, target: Target): string | undefined {
+  if (target === 'asg') return world.loadBalancerUrl;
+  if (target === 'ecs') return world.ecsUrl;
+  return undefined;
 }
 
 async function timed(work: () => Promise<BundleRun>): Promise<StepRun> {
@@ -56,15 +74,12 @@ async function timed(work: () => Promise<BundleRun>): Promise<StepRun> {
 
 /** The all-in-one action (root action.yml) deploying commit `sha`, built with VERSION=<sha> plus `buildArgs`. */
 export function deploy(sandbox: Sandbox, world: DemoWorld, target: Target, sha: string, buildArgs: string[] = []) {
-  const group =
-    target === 'asg'
-      ? {
-          'health-url': `${world.loadBalancerUrl}/health`,
-          // One instance at a time out of three; a short warmup (a "second" lasts 10 ms in the sandbox).
-          'min-healthy-percentage': '66',
-          'instance-warmup': '10',
-        }
-      : {};
+  const lb = servedAt(world, target);
+  const group = {
+    ...(lb ? { 'health-url': `${lb}/health` } : {}),
+    // One instance at a time out of three; a short warmup (a "second" lasts 10 ms in the sandbox).
+    ...(target === 'asg' ? { 'min-healthy-percentage': '66', 'instance-warmup': '10' } : {}),
+  };
   return timed(() =>
     runBundle('pipeline', {
       inputs: {
@@ -93,7 +108,7 @@ export function rollback(sandbox: Sandbox, world: DemoWorld, target: Target, toS
         region: 'us-east-1',
         'to-sha': toSha,
         'github-token': sandbox.github.token,
-        'health-url': target === 'apprunner' ? '/version' : `${world.loadBalancerUrl}/version`,
+        'health-url': `${servedAt(world, target) ?? ''}/version`,
         'expected-version': 'sha',
         'timeout-minutes': '2',
         ...FAST_HEALTH,

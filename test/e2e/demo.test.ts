@@ -1,8 +1,8 @@
 import { type Sandbox, startSandbox } from '../../sandbox/index';
-import { ClaimMismatch, checkAppRunner, checkBootTag, checkGroup } from '../../scripts/demo/checks';
+import { ClaimMismatch, checkAppRunner, checkBootTag, checkEcs, checkGroup, checkUrl } from '../../scripts/demo/checks';
 import { type DemoResult, printResult, runDemo } from '../../scripts/demo/run';
 
-// The whole demo: eight bundle runs against one sandbox (about a minute and a half on two cores).
+// The whole demo: sixteen bundle runs against one sandbox (a few minutes on two cores).
 let sandbox: Sandbox;
 let result: DemoResult;
 const printed: string[] = [];
@@ -12,39 +12,38 @@ beforeAll(async () => {
   const printer = { line: (text = '') => printed.push(text) };
   result = await runDemo(sandbox, printer);
   printResult(printer, result);
-}, 280_000);
+}, 600_000);
 
 afterAll(async () => {
   await sandbox?.stop();
 });
 
 describe('npm run demo', () => {
-  it('deploys v1 and v2 to both targets, rolls the broken v3 back to v2, then rolls back to v1 by hand', () => {
+  it('deploys v1 and v2 to every target, rolls the broken v3 back to v2, then rolls back to v1 by hand', () => {
     const { v1, v2, v3 } = result.commits;
+    const targets = ['apprunner', 'asg', 'ecs', 'ecs-express'];
     expect(result.rows.map((r) => [r.step, r.target, r.commit, r.outcome, r.served])).toEqual([
-      ['v1', 'apprunner', v1, 'succeeded', v1],
-      ['v1', 'asg', v1, 'succeeded', v1],
-      ['v2', 'apprunner', v2, 'succeeded', v2],
-      ['v2', 'asg', v2, 'succeeded', v2],
-      ['v3 (broken)', 'apprunner', v3, 'rolled-back', v2],
-      ['v3 (broken)', 'asg', v3, 'rolled-back', v2],
-      ['manual rollback', 'apprunner', v1, 'succeeded', v1],
-      ['manual rollback', 'asg', v1, 'succeeded', v1],
+      ...targets.map((t) => ['v1', t, v1, 'succeeded', v1]),
+      ...targets.map((t) => ['v2', t, v2, 'succeeded', v2]),
+      ...targets.map((t) => ['v3 (broken)', t, v3, 'rolled-back', v2]),
+      ...targets.map((t) => ['manual rollback', t, v1, 'succeeded', v1]),
     ]);
-    // Every deploy to the group came second for its commit: the image was reused, and the demo says so.
+    // Every deploy after App Runner's came later for its commit: the image was reused, and the demo says so.
     expect(
       printed.filter((line) => line.startsWith('  image    reused') && line.endsWith('nothing built')),
-    ).toHaveLength(3);
-    expect(printed.filter((line) => line.startsWith('  checked ✓'))).toHaveLength(8 + 4);
+    ).toHaveLength(9);
+    // App Runner 4, the group 4 x 2 (instances and boot tag), the ECS service 4, the Express service 4.
+    expect(printed.filter((line) => line.startsWith('  checked ✓'))).toHaveLength(4 + 8 + 4 + 4);
   });
 
   it('shows the last deploy as its job summary and its sticky pull-request comment', () => {
-    expect(result.summary).toContain('## Deploy staging: ↩️ rolled back');
-    expect(result.comments).toHaveLength(2);
+    expect(result.summary).toContain('## Deploy express: ↩️ rolled back');
+    expect(result.comments).toHaveLength(4);
     const text = printed.join('\n');
-    expect(text).toContain('│ ## Deploy staging: ↩️ rolled back');
-    expect(text).toContain('│ <!-- aws-deploy-kit:staging -->');
+    expect(text).toContain('│ ## Deploy express: ↩️ rolled back');
+    expect(text).toContain('│ <!-- aws-deploy-kit:express -->');
     expect(text).toContain('also on #12: ### Deploy preview: ↩️ rolled back');
+    expect(text).toContain('also on #12: ### Deploy production: ↩️ rolled back');
   });
 
   it('fails a claim the running services contradict, naming what they served', async () => {
@@ -60,6 +59,12 @@ describe('npm run demo', () => {
     );
     await expect(checkGroup(sandbox, group, 4, v1, 'v1 is live')).rejects.toThrow(
       `v1 is live, but ${group} has 3 instances in service instead of 4`,
+    );
+    await expect(checkEcs(sandbox, 'prod', 'web', 3, v2, 'v2 is live')).rejects.toThrow(
+      `v2 is live, but ${sandbox.ecs.serviceUrl('prod', 'web')}/version answered "${v1}" (6 of 6 requests) instead of ${v2}`,
+    );
+    await expect(checkUrl(result.world.expressUrl, v2, 'v2 is live')).rejects.toThrow(
+      `v2 is live, but ${result.world.expressUrl}/version answered "${v1}" (3 of 3 requests) instead of ${v2}`,
     );
     const v2Digest = (await sandbox.registry.client.manifest('web', `sha-${v2}`))!.digest;
     await expect(checkBootTag(sandbox, 'web', 'staging', v2Digest, 'v2 is live')).rejects.toThrow(
