@@ -7,6 +7,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   'apprunner-polling': async () => (await import('./apprunner-polling')).bench,
   'asg-polling': async () => (await import('./asg-polling')).bench,
   'cold-start': async () => (await import('./cold-start')).bench,
+  'ecs-fleet': async () => (await import('./ecs-fleet')).bench,
   'ecs-polling': async () => (await import('./ecs-polling')).bench,
   promote: async () => (await import('./promote')).bench,
   skip: async () => (await import('./skip')).bench,
