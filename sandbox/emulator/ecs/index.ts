@@ -93,7 +93,7 @@ export class EcsEmulator extends EcsCore {
 
   /** Creates the cluster if missing, a task definition family and a service; waits until its tasks are healthy. */
   async createService(options: CreateEcsServiceOptions): Promise<CreatedEcsService> {
-    const cluster = options.cluster ?? 'default';
+    const cluster = this.ensureCluster(options.cluster ?? 'default').name;
     const containerName = options.containerName ?? options.name;
     const env = (e?: Record<string, string>) => Object.entries(e ?? {}).map(([name, value]) => ({ name, value }));
     const containers: Record<string, unknown>[] = [
