@@ -144,7 +144,7 @@ export class EcsEmulator extends EcsCore {
       healthCheckPath: options.healthCheckPath ?? '/health',
     });
     const service = this.serviceAt(cluster, options.name)!;
-    await this.untilSettled(service);
+    await this.untilSettledOrThrow(service);
     const first = service.serviceDeployments[0]!;
     if (first.status !== 'SUCCESSFUL') {
       throw new Error(`Service ${options.name} did not start: ${first.statusReason ?? first.status}`);
@@ -181,7 +181,7 @@ export class EcsEmulator extends EcsCore {
       },
     });
     const service = this.serviceAt(options.cluster ?? 'default', out.service.serviceName as string)!;
-    await this.untilSettled(service);
+    await this.untilSettledOrThrow(service);
     return { serviceArn: service.arn, url: service.loadBalancer.url };
   }
 
@@ -246,6 +246,23 @@ export class EcsEmulator extends EcsCore {
       if (!active) return;
       await active.done;
       await delay(1);
+    }
+  }
+
+  /**
+   * As ECS, a deployment whose tasks keep failing without a circuit breaker retries for ever: set-up gives up after
+   * `ms` and says why (the last stopped task's reason).
+   */
+  private async untilSettledOrThrow(service: Service, ms = 60_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), ms);
+    });
+    const outcome = await Promise.race([this.untilSettled(service), late]);
+    clearTimeout(timer);
+    if (outcome === 'late') {
+      const why = service.tasks.find((t) => t.stoppedReason)?.stoppedReason ?? 'its tasks never passed health checks';
+      throw new Error(`Service ${service.name} did not reach a steady state in ${ms} ms: ${why}`);
     }
   }
 
