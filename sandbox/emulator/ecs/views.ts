@@ -73,6 +73,15 @@ export function registerTaskDefinition(core: EcsCore, p: Record<string, unknown>
     }
     if ((c.image.split('@')[0] ?? '').length > 255) throw client('Container.image is longer than 255 characters.');
   }
+  // Without task-level memory (EC2), each container needs its own (AWS's and moto's wording).
+  if (p.memory === undefined) {
+    const bare = containers.find((c) => c.memory === undefined && c.memoryReservation === undefined);
+    if (bare) {
+      throw client(
+        `Invalid setting for container '${String(bare.name)}'. At least one of 'memory' or 'memoryReservation' must be specified.`,
+      );
+    }
+  }
   if (!containers.some((c) => c.essential !== false)) {
     throw client('Task definition must contain at least one essential container.');
   }
