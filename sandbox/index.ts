@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { AppRunnerEmulator } from './emulator/apprunner';
 import { AutoScalingEmulator } from './emulator/autoscaling';
 import { EcrEmulator } from './emulator/ecr';
+import { EcsEmulator } from './emulator/ecs';
 import { Elbv2Emulator } from './emulator/elbv2';
 import { AwsEmulator } from './emulator/server';
 import { type SandboxEngine, startEngine } from './engine';
@@ -34,8 +35,10 @@ export interface Sandbox {
   github: GitHubEmulator;
   /** EC2 Auto Scaling: groups whose instances really run the boot tag's image behind a load-balancer URL. */
   autoscaling: AutoScalingEmulator;
-  /** Elastic Load Balancing v2 (target groups and target health) over the Auto Scaling groups. */
+  /** Elastic Load Balancing v2 (target groups and target health) over the Auto Scaling groups and ECS services. */
   elbv2: Elbv2Emulator;
+  /** Amazon ECS (services, task definitions, service deployments, Express Mode) whose tasks really run images. */
+  ecs: EcsEmulator;
   /** Environment for a process (a bundle, the docker CLI) that should use this sandbox. */
   env(): Record<string, string>;
   stop(): Promise<void>;
@@ -63,10 +66,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     aws.register(apprunner.definition());
     stack.push(() => apprunner.stop());
     const autoscaling = new AutoScalingEmulator(runner);
-    const elbv2 = new Elbv2Emulator(autoscaling);
+    const ecs = new EcsEmulator(runner, registry.host);
+    const elbv2 = new Elbv2Emulator(autoscaling, ecs);
     aws.register(autoscaling.definition());
     aws.register(elbv2.definition());
+    aws.register(ecs.definition());
     stack.push(() => autoscaling.stop());
+    stack.push(() => ecs.stop());
     await aws.start();
     stack.push(() => aws.stop());
     const github = new GitHubEmulator();
@@ -84,6 +90,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       github,
       autoscaling,
       elbv2,
+      ecs,
       env: () => ({ ...aws.clientEnv(), ...(engine?.env ?? {}), GITHUB_API_URL: github.apiUrl }),
       stop: stopAll,
     };

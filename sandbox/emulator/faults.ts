@@ -13,7 +13,7 @@ export type FaultKind =
 
 export interface FaultSpec {
   kind: FaultKind;
-  /** 'ecr' | 'apprunner' | 'autoscaling' | 'elbv2'; any service when omitted. */
+  /** 'ecr' | 'apprunner' | 'autoscaling' | 'elbv2' | 'ecs'; any service when omitted. */
   service?: string;
   /** An operation name (e.g. 'GetAuthorizationToken'); any operation when omitted. */
   operation?: string;
@@ -28,19 +28,54 @@ interface ActiveFault extends Required<Pick<FaultSpec, 'kind' | 'times'>> {
   spec: FaultSpec;
 }
 
+/** A request rate above which calls are throttled, as AWS's per-account API rate limits do. */
+export interface RateLimitSpec {
+  /** A service name as in FaultSpec; every service when omitted. */
+  service?: string;
+  /** An operation name; every operation when omitted. */
+  operation?: string;
+  /** Calls allowed in any one-second window; the calls above it answer ThrottlingException / Throttling. */
+  perSecond: number;
+}
+
+interface ActiveRateLimit {
+  spec: RateLimitSpec;
+  /** When the admitted calls of the last second arrived (ms epoch). */
+  admitted: number[];
+}
+
 export class FaultInjector {
   private readonly active: ActiveFault[] = [];
+  private readonly limits: ActiveRateLimit[] = [];
 
   add(spec: FaultSpec): void {
     this.active.push({ kind: spec.kind, times: spec.times ?? 1, spec });
   }
 
+  /**
+   * Throttles matching calls above `perSecond` in any sliding one-second window (a throttled call does not use up the
+   * allowance), until clear(). The answer is AWS's throttling error for the protocol, HTTP 400.
+   */
+  rateLimit(spec: RateLimitSpec): void {
+    if (!(spec.perSecond > 0)) throw new Error('rateLimit needs perSecond > 0');
+    this.limits.push({ spec, admitted: [] });
+  }
+
   clear(): void {
     this.active.length = 0;
+    this.limits.length = 0;
   }
 
   /** The fault to apply to this call, if any (and uses it up). Latency stacks with a following fault. */
   take(service: string, operation: string): { latencyMs: number; fault?: FaultSpec } {
+    const now = Date.now();
+    for (const limit of this.limits) {
+      if (limit.spec.service && limit.spec.service !== service) continue;
+      if (limit.spec.operation && limit.spec.operation !== operation) continue;
+      while (limit.admitted.length > 0 && now - limit.admitted[0]! >= 1_000) limit.admitted.shift();
+      if (limit.admitted.length >= limit.spec.perSecond) return { latencyMs: 0, fault: { kind: 'throttle' } };
+      limit.admitted.push(now);
+    }
     let latencyMs = 0;
     for (const fault of this.active) {
       if (fault.times <= 0) continue;

@@ -85,6 +85,7 @@ export class AwsEmulator {
       AWS_ENDPOINT_URL_APPRUNNER: this.endpoint,
       AWS_ENDPOINT_URL_AUTO_SCALING: this.endpoint,
       AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: this.endpoint,
+      AWS_ENDPOINT_URL_ECS: this.endpoint,
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'AKIASANDBOXEXAMPLE',
       AWS_SECRET_ACCESS_KEY: 'sandbox-secret-access-key-do-not-log',

@@ -29,6 +29,24 @@ import {
   UpdateImageStorageClassCommand,
 } from '@aws-sdk/client-ecr';
 import {
+  CreateClusterCommand,
+  CreateServiceCommand as CreateEcsServiceCommand,
+  CreateExpressGatewayServiceCommand,
+  DeleteServiceCommand,
+  DescribeClustersCommand,
+  DescribeExpressGatewayServiceCommand,
+  DescribeServiceDeploymentsCommand,
+  DescribeServiceRevisionsCommand,
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ECSClient,
+  ListServiceDeploymentsCommand,
+  RegisterTaskDefinitionCommand,
+  StopServiceDeploymentCommand,
+  UpdateServiceCommand as UpdateEcsServiceCommand,
+  UpdateExpressGatewayServiceCommand,
+} from '@aws-sdk/client-ecs';
+import {
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
@@ -56,6 +74,7 @@ const MODEL_OF: Record<string, string> = {
   apprunner: 'apprunner',
   autoscaling: 'autoscaling',
   elbv2: 'elbv2',
+  ecs: 'ecs',
 };
 
 let models: Record<string, ServiceModel>;
@@ -427,6 +446,144 @@ describe('Auto Scaling and ELBv2 answers conform to the autoscaling 2011-01-01 a
   });
 });
 
+describe('ECS answers conform to the ecs 2014-11-13 model', () => {
+  beforeAll(async () => {
+    sandbox.ecs.timing = {
+      taskStartMs: 20,
+      healthCheckMs: 30,
+      unhealthyAfterMs: 500,
+      pendingMs: 20,
+      minuteMs: 20,
+      tickMs: 10,
+    };
+    const ecs = new ECSClient({});
+    const elbv2 = new ElasticLoadBalancingV2Client({ endpoint: sandbox.aws.endpoint });
+    // web:v1 is pushed by the ECR block above.
+    const image = `${sandbox.registry.host}/web:v1`;
+    const settled = () => sandbox.ecs.settle();
+    await ecs.send(new CreateClusterCommand({ clusterName: 'conformance' }));
+    await failure(ecs.send(new CreateClusterCommand({ clusterName: 'bad name!' })));
+    await ecs.send(new DescribeClustersCommand({ clusters: ['conformance', 'nowhere'] }));
+    await failure(ecs.send(new DescribeClustersCommand({ clusters: Array.from({ length: 101 }, (_, i) => `c${i}`) })));
+    await ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'conf',
+        networkMode: 'awsvpc',
+        requiresCompatibilities: ['FARGATE'],
+        cpu: '256',
+        memory: '512',
+        containerDefinitions: [
+          { name: 'web', image, portMappings: [{ containerPort: 8080 }], environment: [{ name: 'A', value: 'b' }] },
+        ],
+        tags: [{ key: 'team', value: 'platform' }],
+      }),
+    );
+    await failure(ecs.send(new RegisterTaskDefinitionCommand({ family: 'conf', containerDefinitions: [] })));
+    await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: 'conf', include: ['TAGS'] }));
+    await failure(ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: 'conf:7' })));
+    await ecs.send(
+      new CreateEcsServiceCommand({
+        cluster: 'conformance',
+        serviceName: 'conf',
+        taskDefinition: 'conf',
+        desiredCount: 1,
+        launchType: 'FARGATE',
+        deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: true } },
+      }),
+    );
+    await failure(
+      ecs.send(new CreateEcsServiceCommand({ cluster: 'nowhere', serviceName: 'x', taskDefinition: 'conf' })),
+    );
+    await settled();
+    await ecs.send(new UpdateEcsServiceCommand({ cluster: 'conformance', service: 'conf', forceNewDeployment: true }));
+    await failure(ecs.send(new UpdateEcsServiceCommand({ cluster: 'conformance', service: 'ghost', desiredCount: 1 })));
+    await ecs.send(
+      new DescribeServicesCommand({ cluster: 'conformance', services: ['conf', 'ghost'], include: ['TAGS'] }),
+    );
+    await settled();
+    await ecs.send(new DescribeServicesCommand({ cluster: 'conformance', services: ['conf'] }));
+    await failure(ecs.send(new DescribeServicesCommand({ cluster: 'nowhere', services: ['conf'] })));
+    const listed = await ecs.send(new ListServiceDeploymentsCommand({ cluster: 'conformance', service: 'conf' }));
+    await ecs.send(new ListServiceDeploymentsCommand({ cluster: 'conformance', service: 'conf', maxResults: 1 }));
+    await failure(
+      ecs.send(new ListServiceDeploymentsCommand({ cluster: 'conformance', service: 'conf', maxResults: 0 })),
+    );
+    const arns = listed.serviceDeployments!.map((d) => d.serviceDeploymentArn!);
+    const described = await ecs.send(
+      new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [...arns, `${arns[0]}x`] }),
+    );
+    await failure(ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [] })));
+    const revisions = described.serviceDeployments!.map((d) => d.targetServiceRevision!.arn!);
+    await ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [...revisions, `${revisions[0]}9`] }));
+    await failure(ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [] })));
+    // A deployment caught while PENDING, stopped, described while rolling back and after.
+    sandbox.ecs.timing = { ...sandbox.ecs.timing, pendingMs: 300 };
+    await ecs.send(new UpdateEcsServiceCommand({ cluster: 'conformance', service: 'conf', forceNewDeployment: true }));
+    const [pending] = (await ecs.send(new ListServiceDeploymentsCommand({ cluster: 'conformance', service: 'conf' })))
+      .serviceDeployments!;
+    await ecs.send(
+      new StopServiceDeploymentCommand({ serviceDeploymentArn: pending!.serviceDeploymentArn!, stopType: 'ROLLBACK' }),
+    );
+    await ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [pending!.serviceDeploymentArn!] }));
+    sandbox.ecs.timing = { ...sandbox.ecs.timing, pendingMs: 20 };
+    await settled();
+    await ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [pending!.serviceDeploymentArn!] }));
+    await failure(ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: pending!.serviceDeploymentArn! })));
+    await failure(
+      ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: `${pending!.serviceDeploymentArn}x` })),
+    );
+    const tg = sandbox.ecs.targetGroupList()[0]!.arn;
+    await elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [tg] }));
+    await elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: tg }));
+
+    const express = await ecs.send(
+      new CreateExpressGatewayServiceCommand({
+        cluster: 'conformance',
+        serviceName: 'conf-express',
+        executionRoleArn: 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+        infrastructureRoleArn: 'arn:aws:iam::123456789012:role/ecsInfrastructureRole',
+        healthCheckPath: '/health',
+        primaryContainer: { image, containerPort: 8080 },
+      }),
+    );
+    await failure(
+      ecs.send(
+        new CreateExpressGatewayServiceCommand({
+          executionRoleArn: 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+          infrastructureRoleArn: 'arn:aws:iam::123456789012:role/ecsInfrastructureRole',
+          primaryContainer: { image: '' },
+        }),
+      ),
+    );
+    const expressArn = express.service!.serviceArn!;
+    await settled();
+    await ecs.send(new DescribeExpressGatewayServiceCommand({ serviceArn: expressArn, include: ['TAGS'] }));
+    await failure(ecs.send(new DescribeExpressGatewayServiceCommand({ serviceArn: `${expressArn}x` })));
+    await ecs.send(
+      new UpdateExpressGatewayServiceCommand({
+        serviceArn: expressArn,
+        primaryContainer: { image, containerPort: 8080 },
+      }),
+    );
+    await failure(ecs.send(new UpdateExpressGatewayServiceCommand({ serviceArn: `${expressArn}x`, cpu: '512' })));
+    await settled();
+    await ecs.send(new DescribeExpressGatewayServiceCommand({ serviceArn: expressArn }));
+    await ecs.send(new UpdateEcsServiceCommand({ cluster: 'conformance', service: 'conf', desiredCount: 0 }));
+    await ecs.send(new DeleteServiceCommand({ cluster: 'conformance', service: 'conf' }));
+    await failure(ecs.send(new DeleteServiceCommand({ cluster: 'conformance', service: 'ghost' })));
+    ecs.destroy();
+    elbv2.destroy();
+  }, 120_000);
+
+  it('has no member, type, enum, required field, timestamp or error code outside the model', () => {
+    expect(violations('ecs')).toEqual([]);
+  });
+
+  it('ELBv2 answers over ECS target groups conform too', () => {
+    expect(violations('elbv2')).toEqual([]);
+  });
+});
+
 describe('coverage', () => {
   it('drove every operation the emulators serve to a success, and each answer was recorded', () => {
     const served = [
@@ -434,6 +591,7 @@ describe('coverage', () => {
       ...Object.keys(sandbox.apprunner.definition().operations).map((op) => `apprunner.${op}`),
       ...Object.keys(asg.definition().operations).map((op) => `autoscaling.${op}`),
       ...Object.keys(new Elbv2Emulator(asg).definition().operations).map((op) => `elbv2.${op}`),
+      ...Object.keys(sandbox.ecs.definition().operations).map((op) => `ecs.${op}`),
     ];
     const succeeded = new Set(
       allCalls()
