@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { freePort } from '../../ports';
 import type { LaunchedImage } from '../autoscaling';
 import type { ElbTargetGroup, ElbTargetHealth, TargetGroupOwner } from '../elbv2';
@@ -172,9 +173,7 @@ export class EcsCore implements TargetGroupOwner {
   }
 
   protected launchTask(service: Service, revision: ServiceRevision): Task {
-    const id = randomId(32)
-      .replace(/[^a-zA-Z0-9]/g, 'a')
-      .toLowerCase();
+    const id = randomBytes(16).toString('hex');
     const task: Task = {
       id,
       arn: `${ARN_PREFIX}:task/${service.cluster.name}/${id}`,

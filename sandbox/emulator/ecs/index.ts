@@ -168,6 +168,7 @@ export class EcsEmulator extends EcsCore {
     containerPort?: number;
     environment?: Record<string, string>;
   }): Promise<{ serviceArn: string; url: string }> {
+    this.ensureCluster(options.cluster ?? 'default');
     const out = await createExpress(this, {
       cluster: options.cluster,
       serviceName: options.name,
