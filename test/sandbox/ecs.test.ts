@@ -165,6 +165,7 @@ describe('rolling update', () => {
     expect(sandbox.ecs.runningImages('prod', svc)).toEqual([digests.v1, digests.v1, digests.v1]);
 
     const td = await revisionWith(svc, 'v2');
+    const since = Date.now();
     const updated = await ecs.send(new UpdateServiceCommand({ cluster: 'prod', service: svc, taskDefinition: td }));
     expect(updated.service!.taskDefinition).toBe(td);
     expect(updated.service!.deployments!.map((d) => d.status)).toContain('PRIMARY');
@@ -176,6 +177,10 @@ describe('rolling update', () => {
     expect(done.targetServiceRevision).toMatchObject({ requestedTaskCount: 3, runningTaskCount: 3 });
     expect(await version(created.url)).toBe('v2');
     expect(sandbox.ecs.runningImages('prod', svc)).toEqual([digests.v2, digests.v2, digests.v2]);
+    // minimumHealthyPercent 100 / maximumPercent 200 of 3 tasks: never fewer than 3 healthy, never more than 6.
+    const capacity = sandbox.ecs.capacity('prod', svc, since);
+    expect(capacity.minHealthy).toBeGreaterThanOrEqual(3);
+    expect(capacity.maxLive).toBeLessThanOrEqual(6);
 
     const { services } = await ecs.send(new DescribeServicesCommand({ cluster: 'prod', services: [svc] }));
     const service = services![0]!;
@@ -199,6 +204,26 @@ describe('rolling update', () => {
       'healthy',
       'healthy',
     ]);
+  });
+
+  it('minimumHealthyPercent 50 / maximumPercent 100 stops old tasks first, keeping half of them healthy', async () => {
+    const svc = name('half');
+    const created = await sandbox.ecs.createService({
+      cluster: 'prod',
+      name: svc,
+      image: image('v1'),
+      desiredCount: 4,
+      minimumHealthyPercent: 50,
+      maximumPercent: 100,
+    });
+    const td = await revisionWith(svc, 'v2');
+    const since = Date.now();
+    await ecs.send(new UpdateServiceCommand({ cluster: 'prod', service: svc, taskDefinition: td }));
+    expect((await finished(await newestDeployment('prod', svc))).status).toBe('SUCCESSFUL');
+    const capacity = sandbox.ecs.capacity('prod', svc, since);
+    expect(capacity.minHealthy).toBeGreaterThanOrEqual(2);
+    expect(capacity.maxLive).toBeLessThanOrEqual(4);
+    expect(await version(created.url)).toBe('v2');
   });
 
   it('the circuit breaker rolls a broken image back: ROLLBACK_SUCCESSFUL and the old image serving again', async () => {
@@ -273,6 +298,28 @@ describe('rolling update', () => {
         .send(new StopServiceDeploymentCommand({ serviceDeploymentArn: arn, stopType: 'ROLLBACK' }))
         .catch((e: Error) => e);
       expect((again as Error).name).toBe('ConflictException');
+    } finally {
+      sandbox.ecs.timing = { ...sandbox.ecs.timing, pendingMs: 50 };
+    }
+  });
+});
+
+describe('StopServiceDeployment ABORT', () => {
+  it('ends the deployment STOPPED with rolloutState FAILED', async () => {
+    const svc = name('abort');
+    await sandbox.ecs.createService({ cluster: 'prod', name: svc, image: image('v1'), desiredCount: 1 });
+    sandbox.ecs.timing = { ...sandbox.ecs.timing, pendingMs: 400 };
+    try {
+      const td = await revisionWith(svc, 'v2');
+      await ecs.send(new UpdateServiceCommand({ cluster: 'prod', service: svc, taskDefinition: td }));
+      const arn = await newestDeployment('prod', svc);
+      await ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: arn, stopType: 'ABORT' }));
+      expect((await describeDeployment(arn)).status).toBe('STOP_REQUESTED');
+      const done = await finished(arn);
+      expect(done.status).toBe('STOPPED');
+      expect(done.stoppedAt).toBeInstanceOf(Date);
+      const { services } = await ecs.send(new DescribeServicesCommand({ cluster: 'prod', services: [svc] }));
+      expect(services![0]!.deployments!.find((d) => d.taskDefinition === td)!.rolloutState).toBe('FAILED');
     } finally {
       sandbox.ecs.timing = { ...sandbox.ecs.timing, pendingMs: 50 };
     }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { freePort } from '../../ports';
 import type { LaunchedImage } from '../autoscaling';
 import type { ElbTargetGroup, ElbTargetHealth, TargetGroupOwner } from '../elbv2';
@@ -163,10 +164,16 @@ export class EcsCore implements TargetGroupOwner {
     if (service.events.length > 100) service.events.length = 100;
   }
 
+  /** Records the healthy and live task counts when either changed (for capacity()). */
+  protected note(service: Service): void {
+    const healthy = service.tasks.filter((t) => this.healthy(t)).length;
+    const live = this.live(service).length;
+    const last = service.capacity[service.capacity.length - 1];
+    if (last?.healthy !== healthy || last.live !== live) service.capacity.push({ at: Date.now(), healthy, live });
+  }
+
   protected launchTask(service: Service, revision: ServiceRevision): Task {
-    const id = randomId(32)
-      .replace(/[^a-zA-Z0-9]/g, 'a')
-      .toLowerCase();
+    const id = randomBytes(16).toString('hex');
     const task: Task = {
       id,
       arn: `${ARN_PREFIX}:task/${service.cluster.name}/${id}`,
@@ -179,6 +186,7 @@ export class EcsCore implements TargetGroupOwner {
       createdAt: Date.now(),
     };
     service.tasks.push(task);
+    this.note(service);
     void this.bootTask(service, revision, task);
     return task;
   }
@@ -250,6 +258,7 @@ export class EcsCore implements TargetGroupOwner {
         task.consecutiveFailures++;
         task.probeFailure = { reason: 'Target.Timeout', description: 'Request timed out' };
       }
+      this.note(service);
       const late = Date.now() - (task.startedAt ?? task.createdAt) > this.timing.unhealthyAfterMs;
       if (task.state === 'RUNNING' && task.consecutiveFailures >= 2 && (task.everPassed || late)) {
         await this.failTask(service, task, `Task failed ELB health checks in (target-group ${service.targetGroupArn})`);
@@ -272,14 +281,15 @@ export class EcsCore implements TargetGroupOwner {
     const active = this.activeDeployment(service);
     if (active && active.targetRevisionArn === task.revisionArn) active.circuitBreaker.failureCount++;
     this.event(service, `has stopped 1 running tasks: (task ${task.id}). Reason: ${reason}`);
-    await this.stopTask(task);
+    await this.stopTask(task, service);
   }
 
-  protected async stopTask(task: Task): Promise<void> {
+  protected async stopTask(task: Task, service?: Service): Promise<void> {
     if (task.state === 'STOPPED' || task.state === 'STOPPING') return;
     task.state = 'STOPPING';
     task.passing = false;
     if (task.monitor) clearTimeout(task.monitor);
+    if (service) this.note(service);
     await Promise.all([task.process, ...task.sidecars].map((p) => p?.stop().catch(() => undefined)));
     task.state = 'STOPPED';
   }
@@ -287,7 +297,7 @@ export class EcsCore implements TargetGroupOwner {
   protected async stopTasks(service: Service, tasks: Task[]): Promise<void> {
     if (tasks.length === 0) return;
     this.event(service, `has stopped ${tasks.length} running tasks: ${tasks.map((t) => `(task ${t.id})`).join(' ')}.`);
-    await Promise.all(tasks.map((t) => this.stopTask(t)));
+    await Promise.all(tasks.map((t) => this.stopTask(t, service)));
     service.tasks = service.tasks.filter((t) => t.state !== 'STOPPED' || !tasks.includes(t));
   }
 

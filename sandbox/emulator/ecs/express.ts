@@ -1,6 +1,7 @@
 import { AwsFault, epochSeconds } from '../protocol';
 import type { EcsEmulator } from './index';
 import {
+  clusterName,
   type ExpressConfig,
   invalid,
   parseDeploymentConfiguration,
@@ -61,7 +62,10 @@ export async function createExpress(ecs: EcsEmulator, p: Record<string, unknown>
   for (const key of ['executionRoleArn', 'infrastructureRoleArn']) {
     if (typeof p[key] !== 'string' || p[key] === '') throw invalid(`${key} can not be blank.`);
   }
-  const cluster = ecs.ensureCluster(typeof p.cluster === 'string' && p.cluster !== '' ? p.cluster : 'default');
+  // Without a cluster Express uses (and makes) `default`; a named one must exist.
+  const named = typeof p.cluster === 'string' && p.cluster !== '' ? clusterName(p.cluster) : undefined;
+  if (named && !ecs.clusters.has(named)) throw new AwsFault('ClusterNotFoundException', 'Cluster not found.');
+  const cluster = ecs.ensureCluster(named ?? 'default');
   const name = typeof p.serviceName === 'string' && p.serviceName !== '' ? p.serviceName : `express-${randomId(8)}`;
   if (!/^[A-Za-z0-9_-]{1,255}$/.test(name)) throw invalid(`Invalid service name ${name}.`);
   if (ecs.serviceAt(cluster.name, name)?.status === 'ACTIVE') throw invalid('Creation of service was not idempotent.');

@@ -168,6 +168,7 @@ export class EcsEmulator extends EcsCore {
     containerPort?: number;
     environment?: Record<string, string>;
   }): Promise<{ serviceArn: string; url: string }> {
+    this.ensureCluster(options.cluster ?? 'default');
     const out = await createExpress(this, {
       cluster: options.cluster,
       serviceName: options.name,
@@ -199,6 +200,20 @@ export class EcsEmulator extends EcsCore {
     return this.requireService(cluster, service)
       .tasks.filter((t) => this.healthy(t) && t.digest)
       .map((t) => t.digest!);
+  }
+
+  /**
+   * The fewest tasks passing their health check, and the most tasks provisioning or running, at any moment since
+   * `since` (ms epoch): what minimumHealthyPercent and maximumPercent bound during a rolling update.
+   */
+  capacity(cluster: string, service: string, since = 0): { minHealthy: number; maxLive: number } {
+    const history = this.requireService(cluster, service).capacity;
+    const before = [...history].reverse().find((c) => c.at < since);
+    const window = [...(before ? [before] : []), ...history.filter((c) => c.at >= since)];
+    return {
+      minHealthy: Math.min(...window.map((c) => c.healthy)),
+      maxLive: Math.max(...window.map((c) => c.live)),
+    };
   }
 
   setServiceStatus(cluster: string, service: string, status: ServiceStatus): void {
@@ -322,6 +337,7 @@ export class EcsEmulator extends EcsCore {
       serviceDeployments: [],
       ecsDeployments: [],
       tasks: [],
+      capacity: [],
       traffic: new Map(),
       loadBalancer: new LoadBalancer(() => this.routable(service)),
       express: input.express,

@@ -214,6 +214,8 @@ export interface Service {
   loadBalancer: LoadBalancer;
   express?: ExpressConfig | undefined;
   tags: { key: string; value: string }[];
+  /** Healthy and live (provisioning or running) task counts, each time either changed. */
+  capacity: { at: number; healthy: number; live: number }[];
 }
 
 export function randomId(length = 22): string {
