@@ -237,7 +237,7 @@ export async function runDemo(
   for (const target of others) await deployStep(ctx, 'v1', target, v1, { outcome: 'succeeded', reused: true });
   await deployStep(ctx, 'v2', 'apprunner', v2, { outcome: 'succeeded', reused: false });
   for (const target of others) await deployStep(ctx, 'v2', target, v2, { outcome: 'succeeded', reused: true });
-  const broken = { outcome: 'rolled-back', buildArgs: ['HEALTH=fail'] } as const;
+  const broken = { outcome: 'rolled-back' as const, buildArgs: ['HEALTH=fail'] };
   await deployStep(ctx, 'v3 (broken)', 'apprunner', v3, { ...broken, reused: false });
   let last: StepRun | undefined;
   for (const target of others) last = await deployStep(ctx, 'v3 (broken)', target, v3, { ...broken, reused: true });

@@ -5,6 +5,7 @@ import {
   ECSClient,
   ListServiceDeploymentsCommand,
   RegisterTaskDefinitionCommand,
+  type RegisterTaskDefinitionCommandInput,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { docker } from '../../sandbox/docker';
@@ -120,7 +121,7 @@ async function served(service: Service, requests = 9): Promise<Set<string>> {
   return seen;
 }
 
-async function describe(service: Service) {
+async function describeService(service: Service) {
   const out = await ecs.send(new DescribeServicesCommand({ cluster: 'prod', services: [service.name] }));
   return out.services![0]!;
 }
@@ -147,7 +148,7 @@ async function otherJobDeploys(service: Service, c: Commit): Promise<string> {
   } = taskDefinition!;
   const registered = await ecs.send(
     new RegisterTaskDefinitionCommand({
-      ...(rest as never),
+      ...(rest as RegisterTaskDefinitionCommandInput),
       containerDefinitions: taskDefinition!.containerDefinitions!.map((d) =>
         d.name === 'web' ? { ...d, image: uri(c) } : d,
       ),
@@ -192,7 +193,7 @@ describe('deploy-ecs against the sandbox', () => {
     // The progress line names the lifecycle stage and the task counts.
     expect(run.log).toMatch(/IN_PROGRESS, [A-Z_]+: \d\/3 tasks of /);
     expect(await served(service)).toEqual(new Set([`200 ${commits.c2}`]));
-    expect((await describe(service)).taskDefinition).toBe(run.outputs['task-definition-arn']);
+    expect((await describeService(service)).taskDefinition).toBe(run.outputs['task-definition-arn']);
     const record = parseRecord('record', run.outputs.record ?? '');
     expect(record.target).toMatchObject({ kind: 'ecs', id: service.serviceArn, cluster: 'prod' });
     expect(record.previous).toMatchObject({
@@ -260,7 +261,7 @@ describe('deploy-ecs against the sandbox', () => {
     expect(run.exitCode).toBe(1);
     expect(run.outputs.outcome).toBe('rolled-back');
     // Back on the very revision that ran before, not a rebuilt one.
-    expect((await describe(service)).taskDefinition).toBe(service.taskDefinitionArn);
+    expect((await describeService(service)).taskDefinition).toBe(service.taskDefinitionArn);
     expect(await served(service)).toEqual(new Set([`200 ${commits.c1}`]));
     expect(run.log).toContain(`goes back to ${service.name}:1`);
   });
