@@ -126,6 +126,7 @@ export async function setUp(sandbox: Sandbox, out: Printer, commits: string[]): 
     cluster: ECS_CLUSTER,
     name: EXPRESS_SERVICE,
     image: bootstrap,
+    healthCheckPath: '/health',
   });
   detail(out, `${express.serviceArn}\nserves ${express.url}`);
 

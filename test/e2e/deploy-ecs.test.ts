@@ -190,8 +190,8 @@ describe('deploy-ecs against the sandbox', () => {
     expect(run.outputs.status).toBe('SUCCESSFUL');
     expect(run.outputs['service-deployment-arn']).toMatch(/:service-deployment\/prod\//);
     expect(run.outputs['previous-image']).toBe(uri('c1'));
-    // The progress line names the lifecycle stage and the task counts.
-    expect(run.log).toMatch(/IN_PROGRESS, [A-Z_]+: \d\/3 tasks of /);
+    // Our own deployment, followed by its ARN.
+    expect(run.log).toContain(`the deployment of ECS service ${service.name} (cluster prod): PENDING (${run.outputs['service-deployment-arn']})`);
     expect(await served(service)).toEqual(new Set([`200 ${commits.c2}`]));
     expect((await describeService(service)).taskDefinition).toBe(run.outputs['task-definition-arn']);
     const record = parseRecord('record', run.outputs.record ?? '');
@@ -353,6 +353,7 @@ describe('deploy-ecs to ECS Express Mode against the sandbox', () => {
       cluster: 'prod',
       name: `api-${++counter}`,
       image: uri('c1'),
+      healthCheckPath: '/health',
     });
     const run = await runBundle('deploy-ecs', {
       inputs: {
@@ -377,6 +378,7 @@ describe('deploy-ecs to ECS Express Mode against the sandbox', () => {
       cluster: 'prod',
       name: `api-${++counter}`,
       image: uri('c1'),
+      healthCheckPath: '/health',
     });
     const run = await runBundle('deploy-ecs', {
       inputs: {
@@ -415,7 +417,8 @@ describe('the rollback action on an ECS service against the sandbox', () => {
         environment: env,
         repository: 'app',
         region: 'us-east-1',
-        'health-url': `${service.url}/health`,
+        // The rollback action checks expected-version at health-url itself.
+        'health-url': `${service.url}/version`,
         'expected-version': 'sha',
         'health-interval-seconds': '0.2',
         'health-timeout-minutes': '0.5',

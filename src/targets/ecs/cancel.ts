@@ -1,10 +1,31 @@
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { describeServiceDeployment, stopServiceDeployment } from '../../aws/ecs';
 import type { RecordCancellation } from '../../core/record';
-import { ACTIVE_STATUSES, ROLLING_BACK } from './deployment';
+import { ACTIVE_STATUSES, type DeploymentTracker, ROLLING_BACK } from './deployment';
+import type { EcsStarted } from './state';
 
 /** A cancelled job's grace is 10 s from SIGINT to SIGKILL: each call here is cut at 3 s. */
 const CANCELLED_CALL_MS = 3_000;
+
+/**
+ * The deployment a cancelled run must stop: the one it followed, or (cancelled right after its UpdateService, before
+ * the first look) the one ECS lists for its revision, looked up within the grace period.
+ */
+export async function deploymentToStop(tracker: DeploymentTracker, started: EcsStarted): Promise<string | undefined> {
+  if (started.ended) return undefined;
+  if (started.deploymentArn) return started.deploymentArn;
+  if (!started.rollout || !started.since) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const cut = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, CANCELLED_CALL_MS, undefined);
+  });
+  try {
+    const found = await Promise.race([tracker.find(started.rollout, started.since).catch(() => undefined), cut]);
+    return found?.serviceDeploymentArn;
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * After a cancel: a deployment this job started that has not ended is stopped with ECS's rollback (ECS then puts

@@ -3,7 +3,7 @@ import { findImage } from '../../aws/ecr';
 import { describeExpressService, describeServiceDeployment, updateExpressContainer } from '../../aws/ecs';
 import { DeployError } from '../../core/errors';
 import { parseImageReference } from '../../core/image-reference';
-import { type DeployRecord, endPhase, inPhase, recordFailure, startPhase } from '../../core/record';
+import { type DeployRecord, endPhase, inPhase, recordFailure, recordOperation, startPhase } from '../../core/record';
 import { commitFromTags } from '../../core/tags';
 import type {
   CurrentState,
@@ -14,7 +14,7 @@ import type {
   TargetDeployResult,
 } from '../target';
 import { makeWay } from './busy';
-import { stopAbandoned } from './cancel';
+import { deploymentToStop, stopAbandoned } from './cancel';
 import { ACTIVE_STATUSES, DeploymentTracker, type EcsDeps } from './deployment';
 import { undoInProgress } from './rollback';
 import { followRollout, OPERATION_KIND } from './rollout';
@@ -99,12 +99,13 @@ async function update(
     ...(env ? { environment: env } : {}),
   });
   const target = updated?.targetConfiguration;
+  started.rollout = {
+    taskDefinitionArn: target?.taskDefinitionArn ?? '',
+    ...(target?.serviceRevisionArn ? { revisionArn: target.serviceRevisionArn } : {}),
+  };
   run.deps.logger.info(`UpdateExpressGatewayService: ${label} deploys ${image}.`);
   return followRollout(tracker, {
-    ours: {
-      taskDefinitionArn: target?.taskDefinitionArn ?? '',
-      ...(target?.serviceRevisionArn ? { revisionArn: target.serviceRevisionArn } : {}),
-    },
+    ours: started.rollout,
     since: started.since,
     timeoutMs,
     label,
@@ -159,14 +160,17 @@ export function createTarget(settings: EcsExpressSettings, context: TargetContex
         return failure;
       }
     },
-    settleCancelled: async () => {
+    settleCancelled: async (record) => {
+      const arn = run.tracker ? await deploymentToStop(run.tracker, started) : undefined;
       const settled = await stopAbandoned(deps.client, {
-        deploymentArn: started.ended ? undefined : started.deploymentArn,
+        deploymentArn: arn,
         label,
         cancelOnAbort: settings.cancelOnAbort ?? true,
         startedUpdate: started.since !== undefined && !started.ended,
       });
       run.save(STATE.settled, 'true');
+      // ECS rolls it back from here; the record names the deployment even when the cancel came before our first look.
+      if (arn && settled.changed) recordOperation(record, OPERATION_KIND, arn, 'ROLLBACK_REQUESTED');
       return { runsNow: settled.runsNow };
     },
     planDeploy: async () => {

@@ -154,6 +154,7 @@ export async function deployService(
     run.save(STATE.label, label);
     run.save(STATE.cancelOnAbort, String(settings.cancelOnAbort ?? true));
     await updateServiceTaskDefinition(deps.client, settings.cluster, settings.service, ours);
+    started.rollout = { taskDefinitionArn: ours };
     // Only now does the service deploy it: a refused UpdateService leaves the record without this revision.
     record.target.revision = ours;
     outputs.status = 'PENDING';

@@ -14,8 +14,12 @@ export const STATE = {
   settled: 'ecs-settled',
 } as const;
 
+import type { RolloutOf } from './deployment';
+
 /** What this run started on the service, for a rollback and for settling a cancelled run. */
 export interface EcsStarted {
+  /** What our UpdateService rolls out, to find its deployment when ECS had not listed it yet. */
+  rollout?: RolloutOf;
   /** The revision this deploy registered and rolled out. */
   taskDefinitionArn?: string;
   /** What the service ran before. */

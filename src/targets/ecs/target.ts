@@ -5,9 +5,10 @@ import { describeEcsService, describeTaskDefinition, ecsClient } from '../../aws
 import { elbv2Client } from '../../aws/elbv2';
 import { DeployError } from '../../core/errors';
 import { parseImageReference } from '../../core/image-reference';
+import { recordOperation } from '../../core/record';
 import { commitFromTags } from '../../core/tags';
 import type { AbandonedRun, CurrentState, PostStepDeps, Target, TargetContext } from '../target';
-import { stopAbandoned } from './cancel';
+import { deploymentToStop, stopAbandoned } from './cancel';
 import { DeploymentTracker, ECS_POLL_DELAYS, type EcsDeps } from './deployment';
 import { rollbackService } from './rollback';
 import { OPERATION_KIND } from './rollout';
@@ -63,14 +64,17 @@ export function createTarget(settings: EcsSettings, context: TargetContext): Tar
       return deployService(run, settings, image, record, timeoutMs, started);
     },
     rollback: (request) => rollbackService(run, settings, request, started),
-    settleCancelled: async () => {
+    settleCancelled: async (record) => {
+      const arn = await deploymentToStop(tracker, started);
       const settled = await stopAbandoned(deps.client, {
-        deploymentArn: started.ended ? undefined : started.deploymentArn,
+        deploymentArn: arn,
         label,
         cancelOnAbort: settings.cancelOnAbort ?? true,
         startedUpdate: started.since !== undefined && !started.ended,
       });
       run.save(STATE.settled, 'true');
+      // ECS rolls it back from here; the record names the deployment even when the cancel came before our first look.
+      if (arn && settled.changed) recordOperation(record, OPERATION_KIND, arn, 'ROLLBACK_REQUESTED');
       return { runsNow: settled.runsNow };
     },
     planDeploy: async () => {
