@@ -191,7 +191,9 @@ describe('deploy-ecs against the sandbox', () => {
     expect(run.outputs['service-deployment-arn']).toMatch(/:service-deployment\/prod\//);
     expect(run.outputs['previous-image']).toBe(uri('c1'));
     // Our own deployment, followed by its ARN.
-    expect(run.log).toContain(`the deployment of ECS service ${service.name} (cluster prod): PENDING (${run.outputs['service-deployment-arn']})`);
+    expect(run.log).toContain(
+      `the deployment of ECS service ${service.name} (cluster prod): PENDING (${run.outputs['service-deployment-arn']})`,
+    );
     expect(await served(service)).toEqual(new Set([`200 ${commits.c2}`]));
     expect((await describeService(service)).taskDefinition).toBe(run.outputs['task-definition-arn']);
     const record = parseRecord('record', run.outputs.record ?? '');
