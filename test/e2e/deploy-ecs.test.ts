@@ -259,7 +259,11 @@ describe('deploy-ecs against the sandbox', () => {
 
   it('our verification failing (wrong version) rolls back to the previous task definition revision', async () => {
     const service = await serviceOnC1();
-    const run = await deployEcs(service, 'c2', { 'expected-version': 'a-version-nobody-serves' });
+    // A short verification window: the version never appears, so waiting longer only slows the suite.
+    const run = await deployEcs(service, 'c2', {
+      'expected-version': 'a-version-nobody-serves',
+      'health-timeout-minutes': '0.1',
+    });
     expect(run.exitCode).toBe(1);
     expect(run.outputs.outcome).toBe('rolled-back');
     // Back on the very revision that ran before, not a rebuilt one.
