@@ -6,18 +6,23 @@ export interface ClientSettings {
   customUserAgent: string;
 }
 
+export const DEFAULT_MAX_ATTEMPTS = 10;
+
 export const USER_AGENT = 'aws-deploy-kit/0.1.0';
 
 /**
  * Client configuration. The SDK's own retry strategy handles throttling and 5xx; `adaptive` adds a client-side rate
- * limiter so parallel deploys in one account back off together. AWS_MAX_ATTEMPTS / AWS_RETRY_MODE still win, and
+ * limiter so parallel deploys in one account back off together. Ten attempts, not the SDK's three: the SDK's
+ * throttling backoff (500 ms doubling, capped at 20 s) then spans about 45 s, enough for a fleet of jobs starting at
+ * once to queue behind an account's rate limit (bench ecs-fleet; six attempts lost 3 of 20 deploys there).
+ * AWS_MAX_ATTEMPTS / AWS_RETRY_MODE still win, and
  * AWS_ENDPOINT_URL_<SERVICE> points the clients elsewhere (the local sandbox) without code of ours.
  */
 export function clientSettings(region: string, env: NodeJS.ProcessEnv = process.env): ClientSettings {
   const attempts = Number(env.AWS_MAX_ATTEMPTS);
   return {
     region,
-    maxAttempts: Number.isInteger(attempts) && attempts > 0 ? attempts : 6,
+    maxAttempts: Number.isInteger(attempts) && attempts > 0 ? attempts : DEFAULT_MAX_ATTEMPTS,
     retryMode: env.AWS_RETRY_MODE === 'standard' ? 'standard' : 'adaptive',
     customUserAgent: USER_AGENT,
   };

@@ -58,3 +58,24 @@ it('says what it was doing when throttling outlasts the retries', async () => {
   expect(seen).toHaveLength(2);
   throttles = 0;
 });
+
+it('keeps retrying throttled calls for ten attempts by default, so a fleet queued behind a rate limit gets through', async () => {
+  // Nine "Rate exceeded" answers: more than the SDK's own default of three attempts (and our old six) survive.
+  throttles = 9;
+  // The SDK's backoff is random × 2^attempt × base: a random of 0 makes every wait 0 ms. What is tested is how many
+  // attempts the default settings make, not how long they wait.
+  const random = jest.spyOn(Math, 'random').mockReturnValue(0);
+  const patient = new ECSClient({
+    ...clientSettings('us-east-1', { AWS_RETRY_MODE: 'standard' }),
+    endpoint,
+    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+  });
+  try {
+    const service = await updateServiceTaskDefinition(patient, 'prod', 'web', 'web:8');
+    expect(service.taskDefinition).toBe('web:8');
+    expect(seen).toHaveLength(10);
+  } finally {
+    random.mockRestore();
+    patient.destroy();
+  }
+});
