@@ -31,6 +31,9 @@ const shared = {
 module.exports = {
   // A global option: jest ignores testTimeout inside `projects`. Sandbox and e2e tests start real processes.
   testTimeout: 300_000,
+  // The sandbox and e2e files spend most of their time waiting on real processes (tasks, health checks, polls), so
+  // two files at once even on a 2-core machine, where jest's default (cores - 1) would run them one after another.
+  maxWorkers: Math.max(2, require('node:os').availableParallelism() - 1),
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...shared, displayName: 'sandbox', testMatch: ['<rootDir>/test/sandbox/**/*.test.ts'] },
