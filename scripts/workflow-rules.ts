@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
+import { checkReusableWorkflow, checkWorkflowsDoc } from './reusable-workflow-rules';
 
 /** The name this toolkit is published under: `uses: aws-deploy-kit/aws-deploy-kit[/path]@ref`. */
 export const PUBLISHED_AS = 'aws-deploy-kit/aws-deploy-kit';
@@ -178,6 +179,7 @@ export function checkRepository(root: string): string[] {
   ];
   for (const file of actions.filter((f) => existsSync(join(root, f)))) problems.push(...checkAction(root, file));
   for (const file of [...yamlFiles(root, '.github/workflows'), ...yamlFiles(root, 'workflows')])
-    problems.push(...checkWorkflow(root, file));
+    problems.push(...checkWorkflow(root, file), ...checkReusableWorkflow(root, file));
+  problems.push(...checkWorkflowsDoc(root, yamlFiles(root, '.github/workflows')));
   return problems;
 }

@@ -1,6 +1,7 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { repoRoot } from '../../sandbox/paths';
 import { checkRepository, localTarget } from '../../scripts/workflow-rules';
 
 function repo(files: Record<string, string>): string {
@@ -85,6 +86,7 @@ jobs:
       token: { required: false }
 jobs: {}
 `,
+      'docs/workflows.md': '## .github/workflows/deploy.yml\n`environment` `region` `token`\n',
       'workflows/deploy-staging.yml': `on: push
 jobs:
   deploy:
@@ -107,6 +109,67 @@ jobs:
     expect(checkRepository(root)).toEqual([
       'actions/promote/action.yml: runs.using is "node20", expected node24',
       'actions/promote/action.yml: runs.main ../../dist/promote/index.js does not exist (npm run bundle)',
+    ]);
+  });
+
+  it('holds a reusable workflow to every input (same default) and output of the action it wraps, and to its doc', () => {
+    const root = repo({
+      'actions/promote/action.yml': `${action}outputs:\n  image:\n    description: The image\n  digest:\n    description: Its digest\n`,
+      'dist/promote/index.js': '',
+      '.github/workflows/promote.yml': `on:
+  workflow_call:
+    inputs:
+      repository: { required: true, type: string }
+      region: { type: string, default: us-east-1 }
+    outputs:
+      image: { value: "\${{ jobs.promote.outputs.image }}" }
+jobs:
+  promote:
+    runs-on: ubuntu-latest
+    outputs:
+      image: \${{ steps.promote.outputs.image }}
+    steps:
+      - id: promote
+        uses: ./actions/promote
+        with:
+          repository: \${{ inputs.repository }}
+          region: \${{ inputs.region }}
+`,
+      'docs/workflows.md': '## .github/workflows/promote.yml\n`repository` and `image`\n',
+    });
+    expect(checkRepository(root)).toEqual([
+      expect.stringContaining("required input 'tags' of actions/promote/action.yml is not passed"),
+      expect.stringContaining(
+        "workflow input 'region' defaults to 'us-east-1', but actions/promote/action.yml defaults to ''",
+      ),
+      expect.stringContaining("output 'digest' of actions/promote/action.yml is not a job output"),
+      expect.stringContaining("output 'digest' of actions/promote/action.yml is not a workflow output"),
+      'docs/workflows.md: the section of .github/workflows/promote.yml does not list its input `region`',
+    ]);
+  });
+
+  it("fails the repository's own deploy workflow as soon as action.yml gains an input it does not carry", () => {
+    const files: Record<string, string> = {};
+    for (const path of ['action.yml', '.github/workflows/deploy.yml', 'docs/workflows.md'])
+      files[path] = readFileSync(join(repoRoot(), path), 'utf8');
+    const root = repo(files);
+    for (const bundle of ['pipeline', 'pipeline-post']) {
+      mkdirSync(join(root, 'dist', bundle), { recursive: true });
+      writeFileSync(join(root, 'dist', bundle, 'index.js'), '');
+    }
+    // As it is, the deploy workflow carries everything.
+    expect(checkRepository(root)).toEqual([]);
+    writeFileSync(
+      join(root, 'action.yml'),
+      files['action.yml']!.replace(
+        /^inputs:\n/m,
+        'inputs:\n  new-input:\n    description: A new input\n    default: x\n',
+      ),
+    );
+    expect(checkRepository(root)).toEqual([
+      expect.stringContaining(
+        "input 'new-input' of action.yml is not passed: declare a workflow input 'new-input' (default 'x')",
+      ),
     ]);
   });
 });
