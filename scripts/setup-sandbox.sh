@@ -17,6 +17,11 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
+  if [ -n "$SUDO" ] && ! command -v sudo >/dev/null 2>&1; then
+    echo "setup-sandbox: the sandbox needs the Debian packages ${missing[*]}; run as root or install sudo" >&2
+    exit 1
+  fi
+  echo "setup-sandbox: installing the sandbox's Debian packages ${missing[*]} (apt-get${SUDO:+, with sudo})"
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -q
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

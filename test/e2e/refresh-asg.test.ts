@@ -84,7 +84,10 @@ async function groupOnV1(
   return { name, tag };
 }
 
-function refresh(inputs: Record<string, string>, options: { cancelAfterMs?: number } = {}) {
+function refresh(
+  inputs: Record<string, string>,
+  options: { cancelAfterMs?: number; env?: Record<string, string> } = {},
+) {
   return runBundle('refresh-asg', {
     inputs,
     env: sandbox.env(),
@@ -409,12 +412,17 @@ describe('refresh-asg against the sandbox', () => {
   it('keeps watching through a storm of throttled DescribeInstanceRefreshes calls', async () => {
     const { name, tag } = await groupOnV1(2);
     const started = sandbox.aws.callsOf('StartInstanceRefresh').length;
-    const running = refresh({
-      'asg-name': name,
-      image: uri('v2'),
-      'boot-tag': tag,
-      'min-healthy-percentage': '50',
-    });
+    // Three SDK attempts a call (AWS_MAX_ATTEMPTS, as a user may set it): the storm of nine outlasts one call's
+    // retries, so it is the poller that has to ride it out. With the default ten, the SDK alone would.
+    const running = refresh(
+      {
+        'asg-name': name,
+        image: uri('v2'),
+        'boot-tag': tag,
+        'min-healthy-percentage': '50',
+      },
+      { env: { ...sandbox.env(), AWS_MAX_ATTEMPTS: '3' } },
+    );
     // The storm begins once the refresh has started: every look at it is throttled for a while.
     await poll({
       what: 'the refresh to start',
