@@ -18,6 +18,7 @@ export const DEPLOY_INPUTS = [
   'target',
   'repository',
   'environment',
+  'service',
   'region',
   'service-arn',
   'asg-name',
@@ -62,6 +63,7 @@ export const DEPLOY_INPUTS = [
 ] as const;
 export const ROLLBACK_INPUTS = [
   'environment',
+  'service',
   'target',
   'service-arn',
   'asg-name',
@@ -86,6 +88,7 @@ export const STATUS_INPUTS = [
   'repository',
   'region',
   'environments',
+  'service',
   'target',
   'service-arn',
   'asg-name',

@@ -5,6 +5,7 @@ import type { ActionDeps } from '../actions/runtime';
 import { ecrClient } from '../aws/ecr';
 import { ConfigurationError } from '../core/errors';
 import { inputParser } from '../core/input';
+import { resolveService, type Service } from '../core/service';
 import { validateRegion, validateRepositoryName } from '../core/validate';
 import { type PointedImage, readPointers } from '../deploy/pointers';
 import { openTarget } from '../targets';
@@ -26,10 +27,11 @@ export async function environmentStatus(
   client: ECRClient,
   repository: string,
   environments: readonly string[],
+  service?: Service,
 ): Promise<EnvironmentStatus[]> {
   return Promise.all(
     environments.map(async (environment) => {
-      const { current, previous } = await readPointers(client, repository, environment);
+      const { current, previous } = await readPointers(client, repository, environment, service);
       const status: EnvironmentStatus = { environment };
       if (current) status.deployed = view(current);
       if (previous && previous.digest !== current?.digest) status.rollbackTarget = view(previous);
@@ -82,7 +84,8 @@ export async function runStatus(
     p.optional('region') ?? named?.region ?? deps.env.AWS_REGION ?? deps.env.AWS_DEFAULT_REGION,
   );
   const client = services.ecr ?? ecrClient(region, deps.env);
-  const statuses = await environmentStatus(client, repository, environments);
+  const service = resolveService('service', p.optional('service'), deps.env);
+  const statuses = await environmentStatus(client, repository, environments, service);
   if (named) {
     const target = await openTarget(named.target, targetContext(deps, region, client, services));
     const current = await target.current(repository);

@@ -75,6 +75,11 @@ export interface DeployRecord {
   version: typeof RECORD_VERSION;
   commit: string;
   environment?: string;
+  /**
+   * The service of the environment this deploy is for (src/core/service.ts); records written before services
+   * existed name none and belong to the default service.
+   */
+  service?: string;
   image?: RecordImage;
   /** `resource` says what it is, for people ("Auto Scaling group"); records of earlier versions have none. */
   target?: {
@@ -249,6 +254,11 @@ function recordProblem(value: unknown): string | undefined {
   if (r.version !== RECORD_VERSION)
     return `"version" is ${JSON.stringify(r.version)}; this toolkit reads version ${RECORD_VERSION}`;
   if (typeof r.commit !== 'string' || r.commit === '') return '"commit" is missing';
+  if (
+    r.service !== undefined &&
+    (typeof r.service !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(r.service))
+  )
+    return `"service" is ${JSON.stringify(r.service)}`;
   if (!Array.isArray(r.phases)) return '"phases" is not a list';
   if (!Array.isArray(r.operations)) return '"operations" is not a list';
   if (typeof r.outcome !== 'string' || !outcomes.includes(r.outcome))

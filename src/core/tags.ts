@@ -74,10 +74,21 @@ export function environmentTag(environment: string): string {
   return environment.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-');
 }
 
-/** The tag that points at the image an environment last verified: moved only after the deploy is verified. */
-export function environmentPointerTag(environment: string): string {
-  const tag = `deployed-${environmentTag(environment)}`;
-  if (tag.length > 128)
+/**
+ * The tag that points at the image an environment last verified: moved only after the deploy is verified. A service
+ * other than the default one adds its name: `deployed-staging.backend`.
+ */
+export function environmentPointerTag(environment: string, service?: string): string {
+  const suffix = service === undefined ? '' : `.${environmentTag(service)}`;
+  const tag = `deployed-${environmentTag(environment)}${suffix}`;
+  if (tag.length > 128) {
+    if (suffix)
+      throw new ConfigurationError(
+        'service',
+        service,
+        `a service name short enough for the pointer tag ${JSON.stringify(tag)} to fit in 128 characters`,
+      );
     throw new ConfigurationError('environment', environment, 'an environment name of at most 119 characters');
+  }
   return tag;
 }

@@ -9,15 +9,18 @@ import {
 } from '../aws/ecr';
 import { DeployError } from '../core/errors';
 import { type Logger, silentLogger } from '../core/logger';
+import type { Service } from '../core/service';
 import { commitFromTags, environmentPointerTag } from '../core/tags';
 
 /**
- * The ECR half of "where the previous good commit lives": two tags per environment, moved by retag only after a deploy
- * is verified. `deployed-<env>` names what the environment verifiably runs; `previous-<env>` what it ran before. They
- * let the CLI roll back without a GitHub token, and survive when GitHub Deployments are not used.
+ * The ECR half of "where the previous good commit lives": two tags per environment and service, moved by retag only
+ * after a deploy is verified. `deployed-<env>` names what the environment verifiably runs; `previous-<env>` what it
+ * ran before. They let the CLI roll back without a GitHub token, and survive when GitHub Deployments are not used.
+ * A service other than the default one has its own pair, `deployed-<env>.<service>`, so two services sharing a
+ * repository never move each other's.
  */
-export function pointerTags(environment: string): { current: string; previous: string } {
-  const current = environmentPointerTag(environment);
+export function pointerTags(environment: string, service?: Service): { current: string; previous: string } {
+  const current = environmentPointerTag(environment, service?.isDefault === false ? service.name : undefined);
   return { current, previous: current.replace(/^deployed-/, 'previous-') };
 }
 
@@ -38,8 +41,9 @@ export async function readPointers(
   client: ECRClient,
   repository: string,
   environment: string,
+  service?: Service,
 ): Promise<{ current?: PointedImage; previous?: PointedImage }> {
-  const tags = pointerTags(environment);
+  const tags = pointerTags(environment, service);
   const [current, previous] = await Promise.all([
     pointed(client, repository, tags.current),
     pointed(client, repository, tags.previous),
@@ -58,6 +62,8 @@ export async function markVerified(
   options: {
     repository: string;
     environment: string;
+    /** Undefined: the default service. */
+    service?: Service;
     digest: string;
     logger?: Logger;
     /** The repository as already described (DescribeRepositories); described here when absent. */
@@ -65,7 +71,7 @@ export async function markVerified(
   },
 ): Promise<'moved' | 'unchanged' | 'skipped'> {
   const logger = options.logger ?? silentLogger;
-  const tags = pointerTags(options.environment);
+  const tags = pointerTags(options.environment, options.service);
   const info = options.repositoryInfo ?? (await describeRepository(client, options.repository));
   const frozen = info ? [tags.current, tags.previous].filter((tag) => !canMoveTag(info, tag)) : [];
   if (info && frozen.length > 0) {

@@ -2,6 +2,7 @@ import { type FoundImage, isPullable, unpullableReason } from '../aws/ecr';
 import { DeployError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { DeployRecord } from '../core/record';
+import type { Service } from '../core/service';
 import { commitFromTags, commitOfTag, commitTag, isCommitTag } from '../core/tags';
 import { describeGitHubError } from '../github/client';
 import type { PreviousDeployment } from '../github/deployments';
@@ -55,6 +56,8 @@ export interface RollbackPlan {
 
 export interface RollbackRequest {
   environment: string;
+  /** The service rolled back; undefined: the default one. Its pointer tags are the fallback history. */
+  service?: Service;
   repository: string;
   /** 7-40 lower-case hex, already validated. */
   toSha?: string;
@@ -121,20 +124,20 @@ export async function planRollback(
       if (plan) return plan;
       note(
         `GitHub has no verified aws-deploy-kit deployment of ${request.environment}: using the ECR pointer tag ` +
-          `${pointerTags(request.environment).previous} instead.`,
+          `${pointerTags(request.environment, request.service).previous} instead.`,
       );
     } catch (error) {
       if (error instanceof RollbackRefusedError) throw error;
       note(
         `${describeGitHubError(`list the GitHub deployments of ${request.environment}`, error, 'deployments: read')} ` +
-          `Using the ECR pointer tag ${pointerTags(request.environment).previous} instead.`,
+          `Using the ECR pointer tag ${pointerTags(request.environment, request.service).previous} instead.`,
         true,
       );
     }
   } else {
     note(
       `${sources.noDeploymentsReason ?? 'GitHub cannot be asked'}: using the ECR pointer tag ` +
-        `${pointerTags(request.environment).previous} instead of GitHub deployments.`,
+        `${pointerTags(request.environment, request.service).previous} instead of GitHub deployments.`,
       true,
     );
   }
@@ -293,7 +296,7 @@ async function fromDeployments(
 }
 
 async function fromPointer(request: RollbackRequest, sources: RollbackSources, notes: string[]): Promise<RollbackPlan> {
-  const { previous: tag } = pointerTags(request.environment);
+  const { previous: tag } = pointerTags(request.environment, request.service);
   const previous = await sources.previousPointer();
   if (!previous) {
     throw new RollbackRefusedError(

@@ -1,4 +1,5 @@
 import { type DeployRecord, type Outcome, parseRecord } from '../core/record';
+import { recordBelongsTo, type Service } from '../core/service';
 import type { GitHubClient, RepoRef } from './client';
 
 /** The states GitHub accepts for a deployment status. */
@@ -49,8 +50,17 @@ export function recordOfPayload(payload: unknown): DeployRecord | undefined {
 export interface NewDeployment {
   environment: string;
   record: DeployRecord;
+  /** Undefined: the default service. */
+  service?: Service;
   description?: string;
 }
+
+/** The deployment's `task`: `deploy` for the default service (as before services existed), `deploy:<service>` else. */
+export function deploymentTask(service: Service | undefined): string {
+  return service && !service.isDefault ? `deploy:${service.name}` : 'deploy';
+}
+
+const defaultService: Service = { name: 'default', isDefault: true };
 
 /**
  * Creates the deployment of one deploy: `ref` is the commit SHA, `payload` the record. `auto_merge: false` and
@@ -62,14 +72,17 @@ export async function createDeployment(octokit: GitHubClient, repo: RepoRef, inp
   const response = await octokit.rest.repos.createDeployment({
     ...repo,
     ref: input.record.commit,
-    task: 'deploy',
+    task: deploymentTask(input.service),
     environment: input.environment,
     payload: input.record as unknown as Record<string, unknown>,
     auto_merge: false,
     required_contexts: [],
     production_environment: flags.production,
     transient_environment: flags.transient,
-    description: (input.description ?? `aws-deploy-kit deploy of ${input.record.commit.slice(0, 7)}`).slice(0, 140),
+    description: (
+      input.description ??
+      `aws-deploy-kit deploy of ${input.service && !input.service.isDefault ? `${input.service.name} ` : ''}${input.record.commit.slice(0, 7)}`
+    ).slice(0, 140),
   });
   const data = response.data as { id?: number; message?: string };
   if (typeof data.id !== 'number') {
@@ -86,8 +99,9 @@ export interface NewStatus {
   logUrl?: string;
   description?: string;
   /**
-   * Left true: GitHub itself marks the earlier successful deployments of the same environment inactive when this
-   * one succeeds, and never touches other environments.
+   * GitHub's own retiring: when true, a success marks every earlier successful deployment of the environment
+   * inactive, whatever its service. False by default: recordDeployment retires the same service's only (a deploy of
+   * the frontend must not mark the backend's deployment inactive).
    */
   autoInactive?: boolean;
 }
@@ -105,14 +119,15 @@ export async function setDeploymentStatus(
     ...(status.environmentUrl ? { environment_url: status.environmentUrl } : {}),
     ...(status.logUrl ? { log_url: status.logUrl } : {}),
     ...(status.description ? { description: status.description.slice(0, 140) } : {}),
-    auto_inactive: status.autoInactive ?? true,
+    auto_inactive: status.autoInactive ?? false,
   });
   return response.data.id;
 }
 
 /**
- * The deployment an earlier report of this same workflow run created for this commit and environment, found by the
- * run id in its payload. Makes reporting idempotent when the workflow does not pass the report's `record` output on.
+ * The deployment an earlier report of this same workflow run created for this commit, environment and service, found
+ * by the run id and the service in its payload. Makes reporting idempotent when the workflow does not pass the
+ * report's `record` output on, and keeps two services deployed by one run apart.
  */
 export async function findDeploymentOfRun(
   octokit: GitHubClient,
@@ -120,6 +135,7 @@ export async function findDeploymentOfRun(
   environment: string,
   commit: string,
   runId: string,
+  service: Service = defaultService,
 ): Promise<number | undefined> {
   const deployments = await octokit.paginate(octokit.rest.repos.listDeployments, {
     ...repo,
@@ -127,8 +143,52 @@ export async function findDeploymentOfRun(
     sha: commit,
     per_page: 100,
   });
-  const mine = deployments.find((d) => recordOfPayload(d.payload)?.run?.runId === runId);
+  const mine = deployments.find((d) => {
+    const record = recordOfPayload(d.payload);
+    return record?.run?.runId === runId && recordBelongsTo(record, service);
+  });
   return mine?.id;
+}
+
+/**
+ * Marks the service's earlier verified deployment of the environment inactive, as GitHub's auto_inactive would but
+ * for this service only. Each verified deploy retires the one before it, so the newest earlier deployment of the
+ * service that is `success` or already `inactive` ends the search. Returns the ids it retired.
+ */
+export async function retireEarlierDeployments(
+  octokit: GitHubClient,
+  repo: RepoRef,
+  environment: string,
+  deploymentId: number,
+  service: Service = defaultService,
+  limit = 100,
+): Promise<number[]> {
+  let seen = 0;
+  const pages = octokit.paginate.iterator(octokit.rest.repos.listDeployments, { ...repo, environment, per_page: 30 });
+  for await (const page of pages) {
+    for (const deployment of page.data) {
+      if (++seen > limit) return [];
+      if (deployment.id >= deploymentId) continue;
+      const record = recordOfPayload(deployment.payload);
+      // Another tool's deployment (GitHub Actions' own, for a job's `environment:`) is left to its owner.
+      if (!record || !recordBelongsTo(record, service)) continue;
+      const statuses = await octokit.rest.repos.listDeploymentStatuses({
+        ...repo,
+        deployment_id: deployment.id,
+        per_page: 1,
+      });
+      const latest = statuses.data[0];
+      if (latest?.state === 'inactive') return [];
+      if (latest?.state !== 'success') continue;
+      await setDeploymentStatus(octokit, repo, deployment.id, {
+        state: 'inactive',
+        ...(latest.environment_url ? { environmentUrl: latest.environment_url } : {}),
+        ...(latest.log_url ? { logUrl: latest.log_url } : {}),
+      });
+      return [deployment.id];
+    }
+  }
+  return [];
 }
 
 export interface RecordedDeployment {
@@ -146,15 +206,16 @@ export async function recordDeployment(
   octokit: GitHubClient,
   repo: RepoRef,
   record: DeployRecord,
-  options: { environment: string; logUrl?: string; runId?: string },
+  options: { environment: string; logUrl?: string; runId?: string; service?: Service },
 ): Promise<RecordedDeployment> {
   let deploymentId = record.github?.deploymentId;
   let created = false;
+  const service = options.service ?? defaultService;
   if (deploymentId === undefined && options.runId) {
-    deploymentId = await findDeploymentOfRun(octokit, repo, options.environment, record.commit, options.runId);
+    deploymentId = await findDeploymentOfRun(octokit, repo, options.environment, record.commit, options.runId, service);
   }
   if (deploymentId === undefined) {
-    deploymentId = await createDeployment(octokit, repo, { environment: options.environment, record });
+    deploymentId = await createDeployment(octokit, repo, { environment: options.environment, record, service });
     created = true;
   }
   const state = deploymentStateOf(record.outcome);
@@ -164,6 +225,7 @@ export async function recordDeployment(
     ...(options.logUrl ? { logUrl: options.logUrl } : {}),
     description: statusDescription(record),
   });
+  if (state === 'success') await retireEarlierDeployments(octokit, repo, options.environment, deploymentId, service);
   return { deploymentId, state, created };
 }
 
@@ -214,6 +276,8 @@ export interface FindPreviousOptions {
    * succeeds, even when the deploy inside it was rolled back, so it says nothing about which version was good.
    */
   includeForeign?: boolean;
+  /** Only this service's deployments (another tool's count as the default service's). Default: the default service. */
+  service?: Service;
 }
 
 /**
@@ -238,6 +302,7 @@ export async function findPreviousGoodDeployment(
       if (options.excludeSha && deployment.sha === options.excludeSha) continue;
       const record = recordOfPayload(deployment.payload);
       if (!record && !options.includeForeign) continue;
+      if (!recordBelongsTo(record ?? {}, options.service ?? defaultService)) continue;
       const statuses = await octokit.rest.repos.listDeploymentStatuses({
         ...repo,
         deployment_id: deployment.id,

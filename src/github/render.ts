@@ -17,6 +17,8 @@ export type DisplayPhase =
 export interface RenderContext {
   /** The environment name (the record's, or the report's `environment` input). */
   environment?: string;
+  /** The service, shown when it is not the default one (a repository with a frontend and a backend). */
+  service?: string;
   /** GITHUB_SERVER_URL, for commit links. */
   serverUrl?: string;
   /** owner/repo, for commit links. */
@@ -194,8 +196,12 @@ export function rollbackText(record: DeployRecord, ctx: RenderContext): string {
   if (!record.previous?.commit && !record.previous?.digest && !record.previous?.image) {
     return 'Nothing to roll back to yet: this is the first recorded deploy of this target.';
   }
-  const env = environment ? ` with ${code(`environment: ${environment}`)}` : '';
-  const cli = environment ? ` or ${code(`gh workflow run rollback.yml -f environment=${environment}`)}` : '';
+  const service = ctx.service ? `, service: ${ctx.service}` : '';
+  const env = environment ? ` with ${code(`environment: ${environment}${service}`)}` : '';
+  const serviceFlag = ctx.service ? ` -f service=${ctx.service}` : '';
+  const cli = environment
+    ? ` or ${code(`gh workflow run rollback.yml -f environment=${environment}${serviceFlag}`)}`
+    : '';
   return `Actions → **rollback** → Run workflow${env}${cli} (back to ${previous}, no rebuild).`;
 }
 
@@ -210,6 +216,7 @@ export function renderFacts(record: DeployRecord, ctx: RenderContext): string {
       'Environment',
       (ctx.environment ?? record.environment) ? code((ctx.environment ?? record.environment)!) : undefined,
     ],
+    ['Service', ctx.service ? code(ctx.service) : undefined],
     ['Commit', commitLink(record.commit, ctx)],
     ['Image digest', record.image ? code(`${record.image.repository}@${record.image.digest}`) : undefined],
     ['Tags', record.image?.tags.length ? record.image.tags.map(code).join(', ') : undefined],
@@ -299,7 +306,14 @@ function footer(ctx: RenderContext): string {
 
 function title(record: DeployRecord, ctx: RenderContext): string {
   const environment = ctx.environment ?? record.environment;
-  return `${environment ? `${cell(environment)}: ` : ''}${badge[displayPhase(record)]}`;
+  const where = [environment, ctx.service].filter((part) => part !== undefined).map((part) => cell(part!));
+  return `${where.length > 0 ? `${where.join(' · ')}: ` : ''}${badge[displayPhase(record)]}`;
+}
+
+/** The service's row in an environment's comment: service, status, commit, URL (cells of markdown). */
+export function serviceRow(record: DeployRecord, service: string, ctx: RenderContext): string[] {
+  const url = safeUrl(record.target?.url);
+  return [code(service), badge[displayPhase(record)], commitLink(record.commit, ctx), url ? link(cell(url), url) : '–'];
 }
 
 /** The sticky pull-request comment (without its marker, which comment.ts adds). */

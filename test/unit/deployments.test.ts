@@ -1,6 +1,7 @@
 import { type GitHubEmulator, startGitHubEmulator } from '../../sandbox/github';
 import { FakeClock } from '../../src/core/clock';
 import { type DeployRecord, newRecord, type Outcome } from '../../src/core/record';
+import type { Service } from '../../src/core/service';
 import { createGitHubClient, type GitHubClient } from '../../src/github/client';
 import {
   createDeployment,
@@ -153,9 +154,13 @@ describe('findPreviousGoodDeployment', () => {
     expect(previous?.record).toMatchObject({ commit: shas[1], environment: 'staging' });
   });
 
-  it('counts a deployment GitHub marked inactive after a later success, and looks past the current one', async () => {
-    const older = await deployed(shas[1]!, ['success']);
-    const current = await deployed(shas[2]!, ['success']);
+  it('counts a deployment marked inactive after a later success, and looks past the current one', async () => {
+    const older = (
+      await recordDeployment(octokit, repo, record(shas[1]!, 'succeeded', '1'), { environment: 'staging' })
+    ).deploymentId;
+    const current = (
+      await recordDeployment(octokit, repo, record(shas[2]!, 'succeeded', '2'), { environment: 'staging' })
+    ).deploymentId;
     expect(github.repo('octo-org/web').latestStatus(older)?.state).toBe('inactive');
     await expect(
       findPreviousGoodDeployment(octokit, repo, 'staging', { beforeDeploymentId: current }),
@@ -191,5 +196,83 @@ describe('findPreviousGoodDeployment', () => {
     const previous = await findPreviousGoodDeployment(octokit, repo, 'staging', { includeForeign: true });
     expect(previous).toMatchObject({ id, sha: shas[1] });
     expect(previous?.record).toBeUndefined();
+  });
+});
+
+describe('services of one environment', () => {
+  const frontend: Service = { name: 'frontend', isDefault: false };
+  const backend: Service = { name: 'backend', isDefault: false };
+  const web: Service = { name: 'web', isDefault: true };
+  const ofService = (commit: string, service: Service, outcome: Outcome = 'succeeded', runId = '4242') => ({
+    ...record(commit, outcome, runId),
+    service: service.name,
+  });
+  const state = (id: number) => github.repo('octo-org/web').latestStatus(id)?.state;
+
+  it('gives each service its own deployment in one run, with a task naming it, and finds each again', async () => {
+    const a = await recordDeployment(octokit, repo, ofService(shas[1]!, frontend, 'in-progress'), {
+      environment: 'staging',
+      runId: '4242',
+      service: frontend,
+    });
+    const b = await recordDeployment(octokit, repo, ofService(shas[1]!, backend, 'in-progress'), {
+      environment: 'staging',
+      runId: '4242',
+      service: backend,
+    });
+    expect(a.deploymentId).not.toBe(b.deploymentId);
+    // The later report of the same run (no record output passed on) finds its own service's deployment.
+    const again = await recordDeployment(octokit, repo, ofService(shas[1]!, backend), {
+      environment: 'staging',
+      runId: '4242',
+      service: backend,
+    });
+    expect(again).toMatchObject({ created: false, deploymentId: b.deploymentId, state: 'success' });
+    const tasks = github.repo('octo-org/web').deployments.map((d) => d.task);
+    expect(tasks).toEqual(['deploy:frontend', 'deploy:backend']);
+    expect(state(a.deploymentId)).toBe('in_progress');
+  });
+
+  it("never marks another service's deployment inactive; a service's next success retires its own", async () => {
+    const front1 = await recordDeployment(octokit, repo, ofService(shas[1]!, frontend, 'succeeded', '1'), {
+      environment: 'staging',
+      service: frontend,
+    });
+    const back1 = await recordDeployment(octokit, repo, ofService(shas[1]!, backend, 'succeeded', '1'), {
+      environment: 'staging',
+      service: backend,
+    });
+    expect(state(front1.deploymentId)).toBe('success');
+    const front2 = await recordDeployment(octokit, repo, ofService(shas[2]!, frontend, 'succeeded', '2'), {
+      environment: 'staging',
+      service: frontend,
+    });
+    expect(state(front1.deploymentId)).toBe('inactive');
+    expect(state(back1.deploymentId)).toBe('success');
+    expect(state(front2.deploymentId)).toBe('success');
+  });
+
+  it("searches only the service's history for the previous good deployment; records without a service are the default's", async () => {
+    // Written before services existed: no service in the record, task "deploy".
+    const legacy = await deployed(shas[1]!, ['success']);
+    const back = await recordDeployment(octokit, repo, ofService(shas[2]!, backend, 'succeeded', '2'), {
+      environment: 'staging',
+      service: backend,
+    });
+    await recordDeployment(octokit, repo, ofService(shas[3]!, frontend, 'succeeded', '3'), {
+      environment: 'staging',
+      service: frontend,
+    });
+    await expect(findPreviousGoodDeployment(octokit, repo, 'staging', { service: backend })).resolves.toMatchObject({
+      id: back.deploymentId,
+      sha: shas[2],
+    });
+    await expect(findPreviousGoodDeployment(octokit, repo, 'staging', { service: web })).resolves.toMatchObject({
+      id: legacy,
+      sha: shas[1],
+    });
+    await expect(
+      findPreviousGoodDeployment(octokit, repo, 'staging', { service: { name: 'worker', isDefault: false } }),
+    ).resolves.toBeUndefined();
   });
 });

@@ -38,6 +38,17 @@ describe('environment pointer tags', () => {
     });
   });
 
+  it('gives a service other than the default its own pair; the default service keeps the names it always had', () => {
+    expect(pointerTags('staging', { name: 'Backend', isDefault: false })).toEqual({
+      current: 'deployed-staging.backend',
+      previous: 'previous-staging.backend',
+    });
+    expect(pointerTags('staging', { name: 'web', isDefault: true })).toEqual(pointerTags('staging'));
+    expect(() => pointerTags('staging', { name: 'x'.repeat(120), isDefault: false })).toThrow(
+      /service.*fit in 128 characters/,
+    );
+  });
+
   it('reads the commit from the sha- tag', () => {
     expect(commitFromTags(['latest', `sha-${sha}`, 'staging'])).toBe(sha);
     expect(commitFromTags(['latest'])).toBeUndefined();

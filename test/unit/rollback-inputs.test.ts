@@ -12,6 +12,7 @@ const apprunner = { environment: 'staging', target: 'apprunner', 'service-arn': 
 it('reads an App Runner rollback: region from the ARN, /health checked by default, no version check', () => {
   expect(parse(apprunner)).toEqual({
     environment: 'staging',
+    service: { name: 'default', isDefault: true },
     target: { kind: 'apprunner', serviceArn: arn },
     repository: 'web',
     region: 'eu-west-1',

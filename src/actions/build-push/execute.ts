@@ -83,7 +83,7 @@ export async function execute(
   }
 
   const client = services.ecr ?? ecrClient(inputs.region, deps.env);
-  const record = newRecord(inputs.commit, { run: runFromEnv(deps.env) });
+  const record = newRecord(inputs.commit, { service: inputs.service.name, run: runFromEnv(deps.env) });
   try {
     const result = await inPhase(record, 'build', deps.clock, () =>
       buildOrReuse(inputs, { client, docker, buildx, deps }),

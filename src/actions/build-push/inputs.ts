@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
+import { resolveService, type Service } from '../../core/service';
 import { commitContextFromEnv, commitOf, imageTags } from '../../core/tags';
 import { validateCommitSha, validateRegion, validateRepositoryName } from '../../core/validate';
 import type { CacheMode } from '../../docker/docker';
@@ -15,6 +16,8 @@ export interface BuildPushInputs {
   target?: string;
   platforms: string[];
   commit: string;
+  /** The service the image is for (`service`, default the repository's name): the record it starts names it. */
+  service: Service;
   /** `sha-<commit>` first, then the extra tags. */
   tags: string[];
   skipIfExists: boolean;
@@ -75,6 +78,7 @@ export function parseBuildPushInputs(read: InputReader, env: NodeJS.ProcessEnv, 
     buildArgs,
     platforms,
     commit,
+    service: resolveService('service', p.optional('service'), env),
     tags,
     skipIfExists: p.boolean('skip-if-exists', true),
     cache: p.oneOf('cache', ['registry', 'gha', 'none'] as const, 'registry'),

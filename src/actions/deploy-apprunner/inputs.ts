@@ -1,6 +1,7 @@
 import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
 import { type DeployRecord, newRecord, parseRecord, runFromEnv } from '../../core/record';
+import { stampService } from '../../core/service';
 import { commitContextFromEnv, commitOf } from '../../core/tags';
 import { validateAppRunnerServiceArn, validateRegion } from '../../core/validate';
 import { parseImageReference } from '../../targets/apprunner/image-reference';
@@ -39,6 +40,7 @@ export function parseDeployAppRunnerInputs(read: InputReader, env: NodeJS.Proces
   const record = recordText
     ? parseRecord('record', recordText)
     : newRecord(commitOf(commitContextFromEnv(env)), { run: runFromEnv(env) });
+  stampService(p.optional('service'), env, record);
 
   const healthUrl = p.optional('health-url');
   let verify: VerifyOptions | undefined;

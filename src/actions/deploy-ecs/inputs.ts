@@ -3,6 +3,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
 import { type DeployRecord, newRecord, parseRecord, runFromEnv } from '../../core/record';
+import { stampService } from '../../core/service';
 import { commitContextFromEnv, commitOf } from '../../core/tags';
 import { parseDigestUri, validateEnvironment, validateRegion } from '../../core/validate';
 import { type ExpectedVersion, parseExpectedVersion } from '../../deploy/verify';
@@ -315,6 +316,7 @@ export function parseDeployEcsInputs(read: InputReader, env: NodeJS.ProcessEnv):
   const record = recordText
     ? parseRecord('record', recordText)
     : newRecord(commitOf(commitContextFromEnv(env)), { run: runFromEnv(env) });
+  stampService(p.optional('service'), env, record);
   const environmentText = p.optional('environment');
   const environment = environmentText === undefined ? undefined : validateEnvironment('environment', environmentText);
 

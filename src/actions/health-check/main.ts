@@ -7,6 +7,7 @@ import {
   recordHealth,
   serializeRecord,
 } from '../../core/record';
+import { stampService, validateServiceName } from '../../core/service';
 import type { ActionDeps } from '../runtime';
 import { type HealthInputs, parseHealthInputs } from './inputs';
 
@@ -16,14 +17,22 @@ export interface HealthCheckStepInputs {
   record?: DeployRecord;
 }
 
-export function parseHealthCheckStepInputs(read: (name: string) => string): HealthCheckStepInputs {
+export function parseHealthCheckStepInputs(
+  read: (name: string) => string,
+  env: NodeJS.ProcessEnv = {},
+): HealthCheckStepInputs {
   const check = parseHealthInputs(read);
   const text = read('record').trim();
-  return { check, ...(text ? { record: parseRecord('record', text) } : {}) };
+  const record = text ? parseRecord('record', text) : undefined;
+  // Checked even without a record, so a misspelt service fails here as on every other step.
+  const service = read('service').trim() || undefined;
+  if (record) stampService(service, env, record);
+  else if (service !== undefined) validateServiceName('service', service);
+  return { check, ...(record ? { record } : {}) };
 }
 
 export async function run(deps: ActionDeps): Promise<void> {
-  const step = await execute(deps, parseHealthCheckStepInputs(deps.getInput));
+  const step = await execute(deps, parseHealthCheckStepInputs(deps.getInput, deps.env));
   if (step.error) throw step.error;
 }
 

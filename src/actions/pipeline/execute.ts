@@ -130,6 +130,7 @@ async function promote(deps: ActionDeps, inputs: PipelineInputs, ecr: ECRClient,
   await markVerified(ecr, {
     repository: inputs.repository,
     environment: inputs.environment,
+    service: inputs.report.service,
     digest,
     logger: deps.logger,
   });
@@ -236,6 +237,7 @@ function rollbackCommand(inputs: PipelineInputs, target: Target): string {
   return [
     'npx aws-deploy-kit rollback',
     `--environment ${inputs.environment}`,
+    ...(inputs.report.service.isDefault ? [] : [`--service ${inputs.report.service.name}`]),
     `--target ${target.kind}`,
     ...names,
     `--repository ${inputs.repository}`,
@@ -265,7 +267,7 @@ async function plan(deps: ActionDeps, inputs: PipelineInputs, ecr: ECRClient, ta
     `  verified move ${moved.map((tag) => `${inputs.repository}:${tag}`).join(' and ')} to the image` +
       (inputs.movesLatest ? '' : ' (latest is not moved: this environment is not latest-environment)'),
   );
-  const pointers = await readPointers(ecr, inputs.repository, inputs.environment);
+  const pointers = await readPointers(ecr, inputs.repository, inputs.environment, inputs.report.service);
   const manual = pointers.previous ?? pointers.current;
   log.info(
     `  rollback a manual rollback now would go to ${manual ? `${manual.commit ?? '(no sha tag)'} ${manual.digest}` : '(no verified deploy recorded in ECR yet)'}`,

@@ -172,6 +172,8 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
 
   const passThrough: Record<string, string | undefined> = {};
   for (const name of [...BUILD_INPUTS, ...REFRESH_INPUTS, ...ECS_INPUTS]) passThrough[name] = p.optional(name);
+  // Every phase checks (and the build's record carries) the same service.
+  passThrough.service = p.optional('service');
   const timeoutMinutes = p.number('timeout-minutes', 30, 0.1, 360);
   const reader = (values: Record<string, string | undefined>) => (name: string) => values[name] ?? '';
   // The single actions' own parsers check what the pipeline hands on, so a bad refresh preference fails now, not
@@ -210,10 +212,12 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
     reader({
       record: standIn,
       environment,
+      service: passThrough.service,
       'github-token': p.optional('github-token'),
       comment: p.optional('comment'),
       summary: p.optional('summary'),
     }),
+    env,
   );
 
   return {

@@ -1,6 +1,7 @@
 import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
 import { type DeployRecord, newRecord, parseRecord, runFromEnv } from '../../core/record';
+import { stampService } from '../../core/service';
 import { commitContextFromEnv, commitOf } from '../../core/tags';
 import { parseDigestUri, validateRegion, validateRepositoryName, validateTag } from '../../core/validate';
 import { type AsgOnBusy, DEFAULT_MIN_HEALTHY_PERCENTAGE, type RefreshPreferences } from '../../targets/asg/refresh';
@@ -166,6 +167,7 @@ export function parseRefreshAsgInputs(read: InputReader, env: NodeJS.ProcessEnv)
   const record = recordText
     ? parseRecord('record', recordText)
     : newRecord(commitOf(commitContextFromEnv(env)), { run: runFromEnv(env) });
+  stampService(p.optional('service'), env, record);
 
   const inputs: RefreshAsgInputs = {
     asgName,

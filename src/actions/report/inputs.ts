@@ -1,5 +1,6 @@
 import { type InputReader, inputParser } from '../../core/input';
 import { type DeployRecord, parseRecord } from '../../core/record';
+import { resolveService, type Service } from '../../core/service';
 import { validateEnvironment } from '../../core/validate';
 
 export interface ReportInputs {
@@ -10,9 +11,11 @@ export interface ReportInputs {
   summary: boolean;
   deployment: boolean;
   environment: string | undefined;
+  /** The service reported: the `service` input, else the record's, else the repository's name. */
+  service: Service;
 }
 
-export function parseReportInputs(read: InputReader): ReportInputs {
+export function parseReportInputs(read: InputReader, env: NodeJS.ProcessEnv): ReportInputs {
   const p = inputParser(read);
   const record = parseRecord('record', p.required('record', 'the `record` output of an earlier aws-deploy-kit step'));
   const environment = p.optional('environment') ?? record.environment;
@@ -24,5 +27,6 @@ export function parseReportInputs(read: InputReader): ReportInputs {
     summary: p.boolean('summary', true),
     deployment: p.boolean('deployment', true),
     environment,
+    service: resolveService('service', p.optional('service'), env, record),
   };
 }

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { type DeployRecord, serializeRecord } from '../../core/record';
 import { describeGitHubError, type GitHubClient, type RepoRef, repoFrom, runUrlFrom } from '../../github/client';
-import { pullRequestsFor, upsertStickyComment } from '../../github/comment';
+import { pullRequestsFor, upsertServiceSection } from '../../github/comment';
 import { recordDeployment } from '../../github/deployments';
-import { displayPhase, type RenderContext, renderComment } from '../../github/render';
+import { displayPhase, type RenderContext, renderComment, serviceRow } from '../../github/render';
 import { writeDeploySummary } from '../../github/summary';
 import { githubFor } from '../compose';
 import type { ActionDeps } from '../runtime';
@@ -15,7 +15,7 @@ import { parseReportInputs, type ReportInputs } from './inputs';
  * good deploy red.
  */
 export async function run(deps: ActionDeps, services: ReportServices = {}): Promise<void> {
-  await execute(deps, parseReportInputs(deps.getInput), services);
+  await execute(deps, parseReportInputs(deps.getInput, deps.env), services);
 }
 
 /** Replaceable parts, for tests. */
@@ -31,10 +31,13 @@ export async function execute(
 ): Promise<DeployRecord> {
   if (inputs.token) deps.setSecret(inputs.token);
   const record: DeployRecord = structuredClone(inputs.record);
+  // Records carry their service from here on, so the report, the rollback and the next deploy can tell them apart.
+  record.service ??= inputs.service.name;
   const repo = repoFrom(deps.env);
   const runUrl = runUrlFrom(deps.env);
   const context = (): RenderContext => ({
     ...(inputs.environment ? { environment: inputs.environment } : {}),
+    ...(inputs.service.isDefault ? {} : { service: inputs.service.name }),
     serverUrl: deps.env.GITHUB_SERVER_URL?.trim() || 'https://github.com',
     ...(repo ? { repository: `${repo.owner}/${repo.repo}` } : {}),
     ...(runUrl ? { runUrl } : {}),
@@ -100,11 +103,13 @@ async function reportDeployment(
       environment: inputs.environment,
       ...(runUrl ? { logUrl: runUrl } : {}),
       ...(runId ? { runId } : {}),
+      service: inputs.service,
     });
     record.github = { deploymentId: result.deploymentId };
     deps.setOutput('deployment-id', String(result.deploymentId));
     deps.logger.info(
-      `${result.created ? 'Created' : 'Updated'} GitHub deployment ${result.deploymentId} of ${inputs.environment}: ${result.state}.`,
+      `${result.created ? 'Created' : 'Updated'} GitHub deployment ${result.deploymentId} of ${inputs.environment}` +
+        `${inputs.service.isDefault ? '' : ` (service ${inputs.service.name})`}: ${result.state}.`,
     );
   } catch (error) {
     deps.logger.warning(
@@ -154,14 +159,24 @@ async function reportComment(
     );
     return;
   }
-  const body = renderComment(record, context);
+  const section = {
+    service: inputs.service.name,
+    updatedAt: new Date(context.now).toISOString(),
+    row: serviceRow(record, inputs.service.name, context),
+    body: renderComment(record, context),
+  };
   const urls: string[] = [];
   for (const pull of pulls) {
     try {
-      const result = await upsertStickyComment(octokit, repo, pull, inputs.environment ?? 'default', body);
+      const result = await upsertServiceSection(octokit, repo, pull, inputs.environment ?? 'default', section, {
+        sleep: (ms) => deps.clock.sleep(ms),
+      });
       urls.push(result.url);
+      const rows =
+        result.services.length > 1 ? ` (${result.services.length} services: ${result.services.join(', ')})` : '';
       deps.logger.info(
         `${result.action === 'created' ? 'Commented on' : 'Updated the comment on'} pull request #${pull}: ${result.url}` +
+          rows +
           (result.removed > 0 ? ` (removed ${result.removed} duplicate${result.removed === 1 ? '' : 's'})` : ''),
       );
     } catch (error) {

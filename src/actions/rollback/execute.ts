@@ -51,7 +51,13 @@ export async function execute(
   const repo = repoFrom(deps.env);
   const octokit = await githubClient(deps, inputs, repo, services.github);
   const plan = await planRollback(
-    { environment: inputs.environment, repository: inputs.repository, current: current.running, ...toSha(inputs) },
+    {
+      environment: inputs.environment,
+      service: inputs.service,
+      repository: inputs.repository,
+      current: current.running,
+      ...toSha(inputs),
+    },
     sources(inputs, ecr, octokit, repo, octokit ? undefined : noGitHubReason(inputs, repo)),
     logger,
   );
@@ -73,6 +79,7 @@ export async function execute(
 
   const record = newRecord(plan.commit, {
     environment: inputs.environment,
+    service: inputs.service.name,
     image: {
       repository: inputs.repository,
       registry: repositoryInfo.uri.slice(0, repositoryInfo.uri.indexOf('/')),
@@ -114,6 +121,7 @@ export async function execute(
       await markVerified(ecr, {
         repository: inputs.repository,
         environment: inputs.environment,
+        service: inputs.service,
         digest: plan.digest,
         logger,
         repositoryInfo,
@@ -162,11 +170,13 @@ function sources(
   return {
     findImage: (tagOrDigest) => findImage(ecr, inputs.repository, tagOrDigest),
     listTaggedImages: () => listTaggedImages(ecr, inputs.repository),
-    previousPointer: async () => (await readPointers(ecr, inputs.repository, inputs.environment)).previous,
+    previousPointer: async () =>
+      (await readPointers(ecr, inputs.repository, inputs.environment, inputs.service)).previous,
     ...(octokit && repo
       ? {
           deployments: (before: number | undefined) =>
             findPreviousGoodDeployment(octokit, repo, inputs.environment, {
+              service: inputs.service,
               ...(before !== undefined ? { beforeDeploymentId: before } : {}),
             }),
         }
@@ -188,6 +198,7 @@ async function recordOnGitHub(
       environment: inputs.environment,
       ...(runUrl ? { logUrl: runUrl } : {}),
       ...(deps.env.GITHUB_RUN_ID ? { runId: deps.env.GITHUB_RUN_ID } : {}),
+      service: inputs.service,
     });
     record.github = { deploymentId: result.deploymentId };
     deps.setOutput('deployment-id', String(result.deploymentId));

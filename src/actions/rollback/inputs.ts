@@ -1,5 +1,6 @@
 import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
+import { resolveService, type Service } from '../../core/service';
 import { environmentPointerTag, environmentTag } from '../../core/tags';
 import {
   validateAppRunnerServiceArn,
@@ -17,6 +18,8 @@ import { parseHealthInputs } from '../health-check/inputs';
 
 export interface RollbackInputs {
   environment: string;
+  /** The service rolled back (`service`, default the repository's name): its deployments and pointer tags only. */
+  service: Service;
   /** The platform and what names the target there (the rollback keeps each platform's defaults otherwise). */
   target: TargetSpec;
   repository: string;
@@ -110,7 +113,8 @@ export function parseRollbackInputs(read: InputReader, env: NodeJS.ProcessEnv): 
   const p = inputParser(read);
   const environment = p.required('environment', 'the GitHub environment to roll back, e.g. "staging"');
   validateEnvironment('environment', environment);
-  environmentPointerTag(environment);
+  const service = resolveService('service', p.optional('service'), env);
+  environmentPointerTag(environment, service.isDefault ? undefined : service.name);
 
   const { target, bootTag, region: arnRegion } = parseTargetOf(read, environment);
   const kind = target.kind;
@@ -154,6 +158,7 @@ export function parseRollbackInputs(read: InputReader, env: NodeJS.ProcessEnv): 
 
   const inputs: RollbackInputs = {
     environment,
+    service,
     target,
     repository,
     region,

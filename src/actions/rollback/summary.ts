@@ -20,8 +20,8 @@ export function rollbackSummary(view: {
 }): string {
   const { inputs, current, plan, record } = view;
   const title = record
-    ? `Rollback of ${inputs.environment}: ${record.outcome === 'succeeded' ? '✅ back on' : '❌ failed to go back to'} ${short(plan.commit)}`
-    : `Rollback of ${inputs.environment} (dry run: nothing changed): would go back to ${short(plan.commit)}`;
+    ? `Rollback of ${where(inputs)}: ${record.outcome === 'succeeded' ? '✅ back on' : '❌ failed to go back to'} ${short(plan.commit)}`
+    : `Rollback of ${where(inputs)} (dry run: nothing changed): would go back to ${short(plan.commit)}`;
   const rows: [string, string][] = [
     ['Target', current.label],
     ['Was running', describeRunning(current.running)],
@@ -41,4 +41,9 @@ export function rollbackSummary(view: {
   const notes = plan.notes.length > 0 ? `\n**Passed over / notes**\n\n${bullets(plan.notes)}\n` : '';
   const error = record?.error ? `\n${quote(record.error)}\n` : '';
   return `### ${inline(title)}\n\n${facts(rows)}\n${notes}${error}`;
+}
+
+/** The environment, and the service when it is not the default one. */
+function where(inputs: RollbackInputs): string {
+  return `${inputs.environment}${inputs.service.isDefault ? '' : ` · ${inputs.service.name}`}`;
 }
