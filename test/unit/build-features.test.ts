@@ -84,6 +84,7 @@ describe('build-push parity inputs', () => {
     [{ 'secret-files': 'netrc=secrets' }, 'secret-files', 'no such file'],
     [{ 'secret-files': 'netrc=secrets/link' }, 'secret-files', 'links outside it'],
     [{ 'secret-files': 'bad id=secrets/netrc' }, 'secret-files', 'an id of letters'],
+    [{ 'secret-files': 'netrc=secrets/a,b' }, 'secret-files', 'with no comma'],
     [{ ssh: 'default' }, 'ssh', 'SSH_AUTH_SOCK is not set'],
     [{ ssh: 'github=/nowhere/key' }, 'ssh', 'paths exist'],
     [{ labels: 'no-equals' }, 'labels', 'KEY=VALUE'],

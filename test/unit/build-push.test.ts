@@ -413,7 +413,10 @@ describe('build-push: secrets, labels, attestations, builders and another regist
 
   it('passes secret values to buildx by environment variable only, masked before anything runs', async () => {
     pushed();
-    const h = harness({ ...features, 'build-args': 'VERSION=1' }, () => ({}), { GITHUB_WORKSPACE: workspace });
+    const h = harness({ ...features, 'build-args': 'VERSION=1', ssh: 'default' }, () => ({}), {
+      GITHUB_WORKSPACE: workspace,
+      SSH_AUTH_SOCK: '/tmp/agent.sock',
+    });
     await run(h.deps, { docker: h.docker, cwd: workspace });
     expect(h.secrets[0]).toBe(SECRET);
     const build = h.dockerCalls.find((c) => c.args[1] === 'build')!;
@@ -425,6 +428,8 @@ describe('build-push: secrets, labels, attestations, builders and another regist
         `id=netrc,src=${join(workspace, 'app', 'netrc')}`,
         '--annotation',
         'manifest:org.opencontainers.image.description=the web app',
+        '--ssh',
+        'default',
         '--no-cache',
         '--pull',
         '--label',

@@ -145,6 +145,8 @@ function fileInside(input: string, given: string, path: string, workspace: strin
   const where = `id=path lines whose path is a file inside the workspace (${workspace})`;
   const absolute = resolve(workspace, path);
   if (!inside(workspace, absolute)) throw new ConfigurationError(input, given, where);
+  // --secret id=…,src=… is comma-separated: a comma would cut the path short.
+  if (absolute.includes(',')) throw new ConfigurationError(input, given, `${where}, with no comma in it`);
   if (!existsSync(absolute) || !statSync(absolute).isFile()) {
     throw new ConfigurationError(input, given, `${where}; no such file (write it in an earlier step)`);
   }
