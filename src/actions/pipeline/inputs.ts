@@ -203,23 +203,21 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
     env,
   );
   const standIn = serializeRecord(newRecord('0000000', { environment }));
-  const spec = checkImageIndex(
-    build,
-    targetSpec(
-      target,
-      reader({
-        ...passThrough,
-        'service-arn': serviceArn,
-        'asg-name': asgName,
-        repository,
-        'boot-tag': bootTag,
-        region,
-        'timeout-minutes': String(timeoutMinutes),
-        'health-url': healthUrl,
-        record: standIn,
-      }),
-      env,
-    ),
+  checkImageIndex(build, target);
+  const spec = targetSpec(
+    target,
+    reader({
+      ...passThrough,
+      'service-arn': serviceArn,
+      'asg-name': asgName,
+      repository,
+      'boot-tag': bootTag,
+      region,
+      'timeout-minutes': String(timeoutMinutes),
+      'health-url': healthUrl,
+      record: standIn,
+    }),
+    env,
   );
   const { record: _standIn, ...report } = parseReportInputs(
     reader({
@@ -255,18 +253,17 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
 }
 
 /** Refuses a build that pushes an image index (several platforms, attestations) for a target that cannot run one. */
-function checkImageIndex(build: BuildPushInputs, spec: TargetSpec): TargetSpec {
-  const { imageIndex } = targetCapabilities(spec.kind);
+function checkImageIndex(build: BuildPushInputs, kind: TargetSpec['kind']): void {
+  const { imageIndex } = targetCapabilities(kind);
   const asked = imageIndexInput(build);
   if (asked && !imageIndex.runs) {
     throw new ConfigurationError(
       asked.input,
       asked.given,
-      `${asked.input === 'platforms' ? 'a single platform' : '"false"'} for target ${spec.kind}: ${imageIndex.why}, ` +
+      `${asked.input === 'platforms' ? 'a single platform' : '"false"'} for target ${kind}: ${imageIndex.why}, ` +
         `and ${asked.input === 'platforms' ? 'several platforms make' : `${asked.input} makes`} the pushed image one`,
     );
   }
-  return spec;
 }
 
 /** The target's settings, parsed by its single action's own parser from what the pipeline hands on. */
