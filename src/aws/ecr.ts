@@ -38,10 +38,13 @@ export interface RegistryLogin {
   expiresAt?: Date;
 }
 
-/** One GetAuthorizationToken: the registry host and the docker credentials for it (valid 12 hours). */
-export async function getLogin(client: ECRClient): Promise<RegistryLogin> {
+/**
+ * One GetAuthorizationToken: the registry host and the docker credentials for it (valid 12 hours). With `registryId`
+ * (another account's registry) the answer's endpoint is that registry's host.
+ */
+export async function getLogin(client: ECRClient, registryId?: string): Promise<RegistryLogin> {
   const out = await withContext('get an ECR login token (GetAuthorizationToken)', () =>
-    client.send(new GetAuthorizationTokenCommand({})),
+    client.send(new GetAuthorizationTokenCommand(registryId ? { registryIds: [registryId] } : {})),
   );
   const data = out.authorizationData?.[0];
   if (!data?.authorizationToken || !data.proxyEndpoint) {
@@ -88,10 +91,21 @@ export function canMoveTag(repository: Pick<RepositoryInfo, 'mutability' | 'excl
   }
 }
 
+/** `registryId` when set: the ECR calls' parameter naming another account's registry. */
+function inRegistry(registryId: string | undefined): { registryId?: string } {
+  return registryId ? { registryId } : {};
+}
+
 /** The repository, or undefined when it does not exist. */
-export async function describeRepository(client: ECRClient, repository: string): Promise<RepositoryInfo | undefined> {
+export async function describeRepository(
+  client: ECRClient,
+  repository: string,
+  registryId?: string,
+): Promise<RepositoryInfo | undefined> {
   try {
-    const out = await client.send(new DescribeRepositoriesCommand({ repositoryNames: [repository] }));
+    const out = await client.send(
+      new DescribeRepositoriesCommand({ repositoryNames: [repository], ...inRegistry(registryId) }),
+    );
     const repo = out.repositories?.[0];
     if (!repo) return undefined;
     return {
@@ -110,11 +124,12 @@ export async function describeRepository(client: ECRClient, repository: string):
 
 export async function createRepository(
   client: ECRClient,
-  options: { repository: string; mutability: 'MUTABLE' | 'IMMUTABLE'; scanOnPush: boolean },
+  options: { repository: string; mutability: 'MUTABLE' | 'IMMUTABLE'; scanOnPush: boolean; registryId?: string },
 ): Promise<RepositoryInfo> {
   try {
     const out = await client.send(
       new CreateRepositoryCommand({
+        ...inRegistry(options.registryId),
         repositoryName: options.repository,
         imageTagMutability: options.mutability,
         imageScanningConfiguration: { scanOnPush: options.scanOnPush },
@@ -128,7 +143,7 @@ export async function createRepository(
   } catch (error) {
     // Another job created it between our look and this call: that is what we wanted.
     if (awsErrorName(error) === 'RepositoryAlreadyExistsException') {
-      const existing = await describeRepository(client, options.repository);
+      const existing = await describeRepository(client, options.repository, options.registryId);
       if (existing) return existing;
     }
     throw wrapAwsError(`create the ECR repository ${options.repository}`, error);
@@ -165,12 +180,16 @@ export async function findImage(
   client: ECRClient,
   repository: string,
   tagOrDigest: string,
-  options: { abortSignal?: AbortSignal } = {},
+  options: { abortSignal?: AbortSignal; registryId?: string | undefined } = {},
 ): Promise<FoundImage | undefined> {
   try {
     const out = await client.send(
-      new DescribeImagesCommand({ repositoryName: repository, imageIds: [imageId(tagOrDigest)] }),
-      options,
+      new DescribeImagesCommand({
+        ...inRegistry(options.registryId),
+        repositoryName: repository,
+        imageIds: [imageId(tagOrDigest)],
+      }),
+      options.abortSignal ? { abortSignal: options.abortSignal } : {},
     );
     const detail = out.imageDetails?.[0];
     if (!detail?.imageDigest) return undefined;
@@ -211,6 +230,8 @@ export interface PromoteOptions {
   logger?: Logger;
   /** Bounds every request (a cancelled job's clean-up has seconds, not the SDK's full retry budget). */
   abortSignal?: AbortSignal;
+  /** Another account's registry. */
+  registryId?: string | undefined;
 }
 
 export interface PromoteResult {
@@ -234,6 +255,7 @@ export async function promoteImage(client: ECRClient, options: PromoteOptions): 
   const got = await withContext(`read the manifest of ${source} in the ECR repository ${repository}`, () =>
     client.send(
       new BatchGetImageCommand({
+        ...inRegistry(options.registryId),
         repositoryName: repository,
         imageIds: [imageId(source)],
         acceptedMediaTypes: MANIFEST_MEDIA_TYPES,
@@ -259,7 +281,15 @@ export async function promoteImage(client: ECRClient, options: PromoteOptions): 
 
   const result: PromoteResult = { digest, mediaType, moved: [], unchanged: [] };
   for (const tag of options.tags) {
-    const outcome = await putTag(client, { repository, tag, manifest, mediaType, digest, send });
+    const outcome = await putTag(client, {
+      repository,
+      tag,
+      manifest,
+      mediaType,
+      digest,
+      send,
+      ...inRegistry(options.registryId),
+    });
     (outcome === 'moved' ? result.moved : result.unchanged).push(tag);
     logger.info(
       outcome === 'moved'
@@ -279,11 +309,13 @@ async function putTag(
     mediaType: string;
     digest: string;
     send: { abortSignal?: AbortSignal };
+    registryId?: string;
   },
 ): Promise<'moved' | 'unchanged'> {
   try {
     await client.send(
       new PutImageCommand({
+        ...inRegistry(p.registryId),
         repositoryName: p.repository,
         imageTag: p.tag,
         imageManifest: p.manifest,
@@ -300,7 +332,7 @@ async function putTag(
       throw wrapAwsError(`tag ${p.repository}:${p.tag} with ${p.digest}`, error);
     }
     // IMMUTABLE repository and the tag exists. ECR may say so even when it already points at this digest, so look.
-    const current = await findImage(client, p.repository, p.tag, p.send);
+    const current = await findImage(client, p.repository, p.tag, { ...p.send, ...inRegistry(p.registryId) });
     if (current?.digest === p.digest) return 'unchanged';
     throw new DeployError(
       `Could not tag ${p.repository}:${p.tag} with ${p.digest}: the repository is IMMUTABLE and ${p.tag} already ` +

@@ -15,6 +15,11 @@ export interface DockerRunOptions {
   input?: string;
   /** Keep the command's output out of the log (probes). */
   silent?: boolean;
+  /**
+   * Variables added to this invocation's environment: build secrets travel here (`--secret id=…,env=NAME`), never in
+   * argv, which the runner echoes into the log and `ps` shows.
+   */
+  env?: Record<string, string>;
 }
 
 /** Runs the docker CLI with an argument array: never a shell string built from inputs. */
@@ -46,7 +51,7 @@ export function execDocker(executable: string, env: NodeJS.ProcessEnv): Docker {
   for (const [key, value] of Object.entries(env)) if (value !== undefined) cleanEnv[key] = value;
   return async (args, options = {}) => {
     const out = await exec.getExecOutput(executable, args, {
-      env: cleanEnv,
+      env: options.env ? { ...cleanEnv, ...options.env } : cleanEnv,
       ignoreReturnCode: true,
       silent: options.silent ?? false,
       ...(options.input !== undefined ? { input: Buffer.from(options.input) } : {}),
@@ -97,6 +102,32 @@ export interface BuildSpec {
   /** Full references: <registry>/<repository>:<tag>. */
   tags: string[];
   labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** Secrets by the name of the environment variable that holds each value (see secretEnv). */
+  secrets?: { id: string; env: string }[];
+  /** Secret files: absolute paths. */
+  secretFiles?: { id: string; path: string }[];
+  /** `--ssh` values: `default` or `<id>=<socket or key>[,<key>]`. */
+  ssh?: string[];
+  noCache?: boolean;
+  pull?: boolean;
+}
+
+/**
+ * The environment variables that carry build secrets to the build, by position (ids may hold characters a variable
+ * name may not), and the `--secret` entries that name them. The values never reach argv.
+ */
+export function secretEnv(secrets: { id: string; value: string }[]): {
+  refs: { id: string; env: string }[];
+  env: Record<string, string>;
+} {
+  const env: Record<string, string> = {};
+  const refs = secrets.map(({ id, value }, i) => {
+    const name = `AWS_DEPLOY_KIT_SECRET_${i}`;
+    env[name] = value;
+    return { id, env: name };
+  });
+  return { refs, env };
 }
 
 function commonArgs(spec: BuildSpec): string[] {
@@ -105,6 +136,12 @@ function commonArgs(spec: BuildSpec): string[] {
   for (const [key, value] of Object.entries(spec.buildArgs)) args.push('--build-arg', `${key}=${value}`);
   if (spec.target) args.push('--target', spec.target);
   for (const [key, value] of Object.entries(spec.labels)) args.push('--label', `${key}=${value}`);
+  for (const [key, value] of Object.entries(spec.annotations ?? {})) args.push('--annotation', `${key}=${value}`);
+  for (const { id, env } of spec.secrets ?? []) args.push('--secret', `id=${id},env=${env}`);
+  for (const { id, path } of spec.secretFiles ?? []) args.push('--secret', `id=${id},src=${path}`);
+  for (const ssh of spec.ssh ?? []) args.push('--ssh', ssh);
+  if (spec.noCache) args.push('--no-cache');
+  if (spec.pull) args.push('--pull');
   for (const tag of spec.tags) args.push('--tag', tag);
   return args;
 }
@@ -116,15 +153,27 @@ export interface BuildxOptions {
   cacheRef: string;
   /** False on IMMUTABLE repositories: the cache tag cannot be rewritten there, so it is only read. */
   cacheWritable: boolean;
+  /** Opt-in attestations: either turns the pushed image into an image index. */
+  provenance?: boolean;
+  sbom?: boolean;
+  /** A builder other than the current one (the docker-container builder made for a cache export). */
+  builder?: string;
+}
+
+/** Whether a buildx build with these options exports a cache (`--cache-to`), which the `docker` driver cannot. */
+export function exportsCache(options: Pick<BuildxOptions, 'cache' | 'cacheWritable'>): boolean {
+  return options.cache === 'gha' || (options.cache === 'registry' && options.cacheWritable);
 }
 
 /**
- * `docker buildx build`. Provenance and SBOM attestations are off: they turn the pushed image into an image index,
- * which App Runner rejects. The registry cache is stored as an image manifest because ECR refuses the default
- * cache index format.
+ * `docker buildx build`. Provenance and SBOM attestations are off unless asked for: they turn the pushed image into an
+ * image index, which App Runner rejects. The registry cache is stored as an image manifest because ECR refuses the
+ * default cache index format.
  */
 export function buildxArgs(spec: BuildSpec, options: BuildxOptions): string[] {
-  const args = ['buildx', 'build', ...commonArgs(spec), '--provenance=false', '--sbom=false'];
+  const args = ['buildx', 'build'];
+  if (options.builder) args.push('--builder', options.builder);
+  args.push(...commonArgs(spec), `--provenance=${options.provenance ?? false}`, `--sbom=${options.sbom ?? false}`);
   if (spec.platforms.length > 0) args.push('--platform', spec.platforms.join(','));
   if (options.cache === 'registry') {
     args.push('--cache-from', `type=registry,ref=${options.cacheRef}`);
@@ -150,4 +199,22 @@ export function classicBuildArgs(spec: BuildSpec): string[] {
 
 export function pushArgs(reference: string): string[] {
   return ['push', reference];
+}
+
+/** The driver of a buildx builder (`docker`, `docker-container`, …), or undefined when it cannot be inspected. */
+export async function builderDriver(docker: Docker, builder?: string): Promise<string | undefined> {
+  const result = await docker(['buildx', 'inspect', ...(builder ? [builder] : [])], { silent: true });
+  if (result.exitCode !== 0) return undefined;
+  return /^Driver:\s*(\S+)/m.exec(result.stdout)?.[1];
+}
+
+/** Started now (--bootstrap), so that a builder that cannot start fails before the build, not in the push. */
+export function createBuilderArgs(name: string): string[] {
+  return ['buildx', 'create', '--name', name, '--driver', 'docker-container', '--bootstrap'];
+}
+
+/** The `--flags` the engine's plain `build` takes (podman's takes --secret, the docker CLI's legacy builder does not). */
+export async function classicBuildFlags(docker: Docker): Promise<Set<string>> {
+  const result = await docker(['build', '--help'], { silent: true });
+  return new Set(`${result.stdout}\n${result.stderr}`.match(/--[a-z][a-z-]*/g) ?? []);
 }

@@ -1,7 +1,10 @@
+import { capabilities as apprunnerCapabilities } from './apprunner/capabilities';
 import type { AppRunnerSettings } from './apprunner/target';
+import { capabilities as asgCapabilities } from './asg/capabilities';
 import type { AsgSettings } from './asg/target';
+import { capabilities as ecsCapabilities } from './ecs/capabilities';
 import type { EcsExpressSettings, EcsSettings } from './ecs/settings';
-import type { AbandonedRun, PostStepDeps, Target, TargetContext } from './target';
+import type { AbandonedRun, PostStepDeps, Target, TargetCapabilities, TargetContext } from './target';
 
 /**
  * The deploy platforms, and the only place that names their folders. Each folder's `target.ts` exports
@@ -28,6 +31,19 @@ const platforms: { [K in TargetKind]: Loader<K> } = {
   ecs: () => import(/* webpackMode: "eager" */ './ecs/target'),
   'ecs-express': () => import(/* webpackMode: "eager" */ './ecs/express-target'),
 };
+
+// Static, unlike the loaders: the inputs are checked against them before any platform module (and its SDK) loads.
+const capabilities: { [K in TargetKind]: TargetCapabilities } = {
+  apprunner: apprunnerCapabilities,
+  asg: asgCapabilities,
+  ecs: ecsCapabilities,
+  'ecs-express': ecsCapabilities,
+};
+
+/** What the platform of `kind` can run (an image index or not), for checks made before anything is built. */
+export function targetCapabilities(kind: TargetKind): TargetCapabilities {
+  return capabilities[kind];
+}
 
 /** The platforms a `target` input may name. */
 export const TARGET_KINDS = Object.keys(platforms) as TargetKind[];

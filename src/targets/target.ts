@@ -151,3 +151,15 @@ export interface AbandonedRun {
   changed: boolean;
   cancellation: RecordCancellation;
 }
+
+/**
+ * What a platform can run, known before anything is built: the all-in-one action checks the build's inputs against it
+ * before any AWS call. Each platform folder states its own (`capabilities.ts`, free of SDK imports).
+ */
+export interface TargetCapabilities {
+  /**
+   * Whether it runs an image index (a manifest list): what a multi-platform build or attestations (provenance,
+   * SBOM) push. `why` says why not, for the error.
+   */
+  imageIndex: { runs: true } | { runs: false; why: string };
+}

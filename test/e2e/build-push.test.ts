@@ -1,6 +1,7 @@
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { type Sandbox, startSandbox } from '../../sandbox/index';
 import { type RunBundleOptions, runBundle } from '../../sandbox/run-bundle';
 import { sampleAppContext } from '../../sandbox/sample-app';
@@ -166,5 +167,164 @@ describe('build-push bundle against the sandbox', () => {
     const run = await buildPush({ repository: 'web' }, commit(6));
     expect(run.exitCode).toBe(1);
     expect(run.errors[0]).toMatch(/session token has expired \(ExpiredTokenException\)\. Renew the credentials/);
+  });
+});
+
+/**
+ * podman with storage of its own as the `docker` of the step: the sandbox has no buildx and the docker CLI's legacy
+ * builder takes no --secret, while podman's build (buildah) does. Its RUN steps use chroot isolation, since the
+ * sandbox has no cgroup controllers for an OCI runtime. Records each invocation's argv like dockerShim.
+ */
+function podmanShim(): { path: string; log: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'adk-podman-shim-'));
+  const log = join(dir, 'argv.log');
+  const podman = `podman --storage-driver vfs --root '${dir}/root' --runroot '${dir}/runroot'`;
+  writeFileSync(
+    join(dir, 'docker'),
+    [
+      '#!/bin/sh',
+      `printf '%s\\n' "$*" >> '${log}'`,
+      `export REGISTRY_AUTH_FILE='${dir}/auth.json'`,
+      `if [ "$1" = build ] && [ "$2" != --help ]; then shift; exec ${podman} build --isolation chroot "$@"; fi`,
+      `exec ${podman} "$@"`,
+      '',
+    ].join('\n'),
+  );
+  chmodSync(join(dir, 'docker'), 0o755);
+  writeFileSync(log, '');
+  return { path: join(dir, 'docker'), log };
+}
+
+/** The regular files of a (gzipped) tar layer, by path. */
+function layerFiles(blob: Buffer): Map<string, Buffer> {
+  let tar: Buffer;
+  try {
+    tar = gunzipSync(blob);
+  } catch {
+    tar = blob;
+  }
+  const files = new Map<string, Buffer>();
+  for (let at = 0; at + 512 <= tar.length; ) {
+    const header = tar.subarray(at, at + 512);
+    const name = header.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');
+    if (name === '') break;
+    const size = Number.parseInt(header.subarray(124, 136).toString('utf8').replace(/\0.*$/s, '').trim() || '0', 8);
+    if (header[156] === 0x30 || header[156] === 0)
+      files.set(name.replace(/^\.?\//, ''), tar.subarray(at + 512, at + 512 + size));
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  return files;
+}
+
+describe('build-push parity with docker/build-push-action (issue 13 item 5)', () => {
+  const TOKEN = 'e2e-token-5f1c9a7d3b';
+  const NETRC = 'machine git.example.com password e2e-file-8e2d4c6a1f';
+
+  it('a build with a secret and a secret file: both reach RUN, neither is in the image, its history or the log; the labels are in the image config', async () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'adk-secret-ws-'));
+    cpSync(context, join(workspace, 'app'), { recursive: true });
+    writeFileSync(
+      join(workspace, 'app', 'Dockerfile.secrets'),
+      [
+        'FROM scratch',
+        'COPY busybox /bin/busybox',
+        'RUN --mount=type=secret,id=token --mount=type=secret,id=netrc ["/bin/busybox", "sh", "-c", ' +
+          '"/bin/busybox wc -c < /run/secrets/token > /token-size && /bin/busybox wc -c < /run/secrets/netrc > /netrc-size"]',
+        '',
+      ].join('\n'),
+    );
+    // Outside the build context (app/), inside the workspace.
+    writeFileSync(join(workspace, 'netrc'), NETRC);
+    const podman = podmanShim();
+    sandbox.ecr.createRepository('web-secrets', 'MUTABLE');
+    const sha = commit(20);
+    const run = await buildPush(
+      {
+        repository: 'web-secrets',
+        context: 'app',
+        dockerfile: 'app/Dockerfile.secrets',
+        docker: podman.path,
+        secrets: `token=${TOKEN}`,
+        'secret-files': 'netrc=netrc',
+        labels: 'org.opencontainers.image.title=web\ncom.example.team=payments',
+        'no-cache': 'true',
+      },
+      sha,
+      // runBundle fails the test if either value appears in the log, the summary or the outputs.
+      { cwd: workspace, secrets: [TOKEN, NETRC, sandbox.registry.password, sandbox.env().AWS_SECRET_ACCESS_KEY ?? ''] },
+    );
+    expect(run.errors).toEqual([]);
+    expect(run.exitCode).toBe(0);
+    const argv = readFileSync(podman.log, 'utf8');
+    expect(argv).toContain('--secret id=token,env=AWS_DEPLOY_KIT_SECRET_0');
+    expect(argv).toContain(`--secret id=netrc,src=${join(workspace, 'netrc')}`);
+    expect(argv).not.toContain(TOKEN);
+    expect(argv).not.toContain(NETRC);
+
+    const manifest = await sandbox.registry.client.manifest('web-secrets', `sha-${sha}`);
+    expect(manifest?.digest).toBe(run.outputs.digest);
+    const { config, layers } = JSON.parse(manifest!.bytes.toString('utf8')) as {
+      config: { digest: string };
+      layers: { digest: string }[];
+    };
+    const configBlob = (await sandbox.registry.client.blob('web-secrets', config.digest)).toString('utf8');
+    const image = JSON.parse(configBlob) as {
+      config: { Labels: Record<string, string> };
+      history: { created_by?: string }[];
+    };
+    expect(image.config.Labels).toMatchObject({
+      'org.opencontainers.image.title': 'web',
+      'com.example.team': 'payments',
+      'org.opencontainers.image.revision': sha,
+    });
+    // The image history names the RUN step with its mounts, and no value.
+    expect(image.history.map((h) => h.created_by ?? '').join('\n')).toContain('--mount=type=secret,id=token');
+    expect(configBlob).not.toContain(TOKEN);
+    expect(configBlob).not.toContain('e2e-file-');
+
+    // The secrets reached the RUN step (their sizes are in the image) and no layer holds them.
+    const files = new Map<string, Buffer>();
+    for (const layer of layers) {
+      const blob = await sandbox.registry.client.blob('web-secrets', layer.digest);
+      for (const [name, content] of layerFiles(blob)) files.set(name, content);
+    }
+    expect(files.get('token-size')?.toString().trim()).toBe(String(TOKEN.length));
+    expect(files.get('netrc-size')?.toString().trim()).toBe(String(NETRC.length));
+    for (const content of files.values()) {
+      expect(content.includes(TOKEN)).toBe(false);
+      expect(content.includes('e2e-file-')).toBe(false);
+    }
+  });
+
+  it('the docker CLI without buildx refuses a secret before any AWS call, without showing it', async () => {
+    const run = await buildPush({ repository: 'web', secrets: `token=${TOKEN}` }, commit(21), {
+      secrets: [TOKEN],
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.errors[0]).toMatch(
+      /^Input 'secrets' has an invalid value "token=\*\*\*": expected a docker that can pass it: this docker has no buildx plugin and its plain build takes no --secret/,
+    );
+    expect(sandbox.aws.calls).toHaveLength(0);
+  });
+
+  it('the all-in-one action refuses provenance for App Runner before anything is built or any AWS call', async () => {
+    const run = await runBundle('pipeline', {
+      inputs: {
+        target: 'apprunner',
+        repository: 'web',
+        environment: 'staging',
+        'service-arn': `arn:aws:apprunner:us-east-1:123456789012:service/web/${'0'.repeat(32)}`,
+        context,
+        provenance: 'true',
+      },
+      env: { ...sandbox.env(), GITHUB_SHA: commit(22), PATH: `${shim.dir}:${process.env.PATH}` },
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.errors[0]).toBe(
+      `Input 'provenance' has an invalid value "true": expected "false" for target apprunner: App Runner runs a ` +
+        'single image manifest only, it cannot run an image index (manifest list), and provenance makes the pushed image one.',
+    );
+    expect(sandbox.aws.calls).toHaveLength(0);
+    expect(dockerInvocations()).toEqual([]);
   });
 });

@@ -42,7 +42,7 @@ interface Harness {
   secrets: string[];
   logger: ReturnType<typeof captureLogger>;
   /** Every docker invocation, with whether the password was already masked then. */
-  dockerCalls: { args: string[]; input?: string; maskedBefore: boolean }[];
+  dockerCalls: { args: string[]; input?: string; env?: Record<string, string>; maskedBefore: boolean }[];
   docker: Docker;
 }
 
@@ -59,6 +59,7 @@ function harness(
     dockerCalls.push({
       args,
       ...(options?.input !== undefined ? { input: options.input } : {}),
+      ...(options?.env !== undefined ? { env: options.env } : {}),
       maskedBefore: secrets.includes(PASSWORD),
     });
     return { exitCode: 0, stdout: '', stderr: '', ...dockerReply(args) };
@@ -326,10 +327,15 @@ describe('build-push', () => {
       .resolves({ imageDetails: [{ imageDigest: DIGEST }] });
     const h = harness({});
     await run(h.deps, { docker: h.docker, cwd: workspace });
-    const build = h.dockerCalls[2]!.args;
-    expect(build.slice(0, 2)).toEqual(['buildx', 'build']);
+    // `buildx inspect` answers no driver here: the current builder is used as it is.
+    expect(h.dockerCalls.map((c) => c.args.slice(0, 2))).toEqual([
+      ['buildx', 'version'],
+      ['buildx', 'inspect'],
+      ['login', '--username'],
+      ['buildx', 'build'],
+    ]);
+    const build = h.dockerCalls[3]!.args;
     expect(build).toEqual(expect.arrayContaining(['--push', '--provenance=false', '--sbom=false']));
-    expect(h.dockerCalls).toHaveLength(3);
     expect(h.outputs.digest).toBe(DIGEST);
   });
 
@@ -382,5 +388,197 @@ describe('build-push', () => {
     expect(h.dockerCalls[2]!.args).toEqual(expect.arrayContaining([`${REGISTRY}/web:dev`]));
     expect(ecr.commandCalls(DescribeImagesCommand)).toHaveLength(0);
     expect(h.outputs).toMatchObject({ digest: '', reused: 'false', image: `${REGISTRY}/web:sha-${SHA}` });
+  });
+});
+
+describe('build-push: secrets, labels, attestations, builders and another registry', () => {
+  const SECRET = 'npm-token-value-1234';
+  writeFileSync(join(workspace, 'app', 'netrc'), 'machine example.com password file-secret\n');
+  const features = {
+    secrets: `NPM_TOKEN=${SECRET}`,
+    'secret-files': 'netrc=app/netrc',
+    labels: 'org.opencontainers.image.title=web\norg.opencontainers.image.source=https://example.com/mono',
+    annotations: 'manifest:org.opencontainers.image.description=the web app',
+    'no-cache': 'true',
+    pull: 'true',
+  };
+
+  function pushed() {
+    mockRepository();
+    ecr
+      .on(DescribeImagesCommand)
+      .rejectsOnce(awsError('ImageNotFoundException'))
+      .resolves({ imageDetails: [{ imageDigest: DIGEST }] });
+  }
+
+  it('passes secret values to buildx by environment variable only, masked before anything runs', async () => {
+    pushed();
+    const h = harness({ ...features, 'build-args': 'VERSION=1', ssh: 'default' }, () => ({}), {
+      GITHUB_WORKSPACE: workspace,
+      SSH_AUTH_SOCK: '/tmp/agent.sock',
+    });
+    await run(h.deps, { docker: h.docker, cwd: workspace });
+    expect(h.secrets[0]).toBe(SECRET);
+    const build = h.dockerCalls.find((c) => c.args[1] === 'build')!;
+    expect(build.args).toEqual(
+      expect.arrayContaining([
+        '--secret',
+        'id=NPM_TOKEN,env=AWS_DEPLOY_KIT_SECRET_0',
+        '--secret',
+        `id=netrc,src=${join(workspace, 'app', 'netrc')}`,
+        '--annotation',
+        'manifest:org.opencontainers.image.description=the web app',
+        '--ssh',
+        'default',
+        '--no-cache',
+        '--pull',
+        '--label',
+        'org.opencontainers.image.title=web',
+      ]),
+    );
+    expect(build.env).toEqual({ AWS_DEPLOY_KIT_SECRET_0: SECRET });
+    // No docker command line carries a secret value, and only the build gets the variable.
+    expect(h.dockerCalls.some((c) => c.args.some((a) => a.includes(SECRET)))).toBe(false);
+    expect(h.dockerCalls.filter((c) => c.env && Object.keys(c.env).length > 0)).toHaveLength(1);
+    // The user's label wins over the action's on the same key.
+    const labels = build.args.filter((_, i) => build.args[i - 1] === '--label');
+    expect(labels).toContain('org.opencontainers.image.source=https://example.com/mono');
+    expect(labels).not.toContain('org.opencontainers.image.source=https://github.com/octo-org/web');
+    expect(h.logger.lines.join('\n')).not.toContain(SECRET);
+    expect(h.outputs.record).not.toContain(SECRET);
+  });
+
+  it('keeps the revision label on the commit it tags, with a warning, when the labels name another', async () => {
+    pushed();
+    const h = harness({ labels: `org.opencontainers.image.revision=${'f'.repeat(40)}` });
+    await run(h.deps, { docker: h.docker, cwd: workspace });
+    const build = h.dockerCalls.find((c) => c.args[1] === 'build')!.args;
+    expect(build).toContain(`org.opencontainers.image.revision=${SHA}`);
+    expect(build).not.toContain(`org.opencontainers.image.revision=${'f'.repeat(40)}`);
+    expect(h.logger.lines.join('\n')).toContain('the label stays');
+  });
+
+  it('turns on provenance and sbom only when asked', async () => {
+    pushed();
+    const h = harness({ provenance: 'true', sbom: 'true' });
+    await run(h.deps, { docker: h.docker, cwd: workspace });
+    const build = h.dockerCalls.find((c) => c.args[1] === 'build')!.args;
+    expect(build).toEqual(expect.arrayContaining(['--provenance=true', '--sbom=true']));
+  });
+
+  it('with the docker driver, makes and starts a docker-container builder before logging in, and builds on it', async () => {
+    pushed();
+    const h = harness({}, (args) =>
+      args[1] === 'inspect' ? (args[2] ? { exitCode: 1 } : { stdout: 'Name: default\nDriver: docker\n' }) : {},
+    );
+    await run(h.deps, { docker: h.docker, cwd: workspace });
+    const calls = h.dockerCalls.map((c) => c.args.join(' '));
+    expect(calls.slice(0, 5)).toEqual([
+      'buildx version',
+      'buildx inspect',
+      'buildx inspect aws-deploy-kit',
+      'buildx create --name aws-deploy-kit --driver docker-container --bootstrap',
+      `login --username AWS --password-stdin ${REGISTRY}`,
+    ]);
+    expect(calls[5]).toMatch(/^buildx build --builder aws-deploy-kit .*--cache-to type=registry/);
+  });
+
+  it('fails before the login and the build when the docker-container builder cannot be made, saying how to fix it', async () => {
+    pushed();
+    const h = harness({}, (args) =>
+      args[1] === 'inspect'
+        ? args[2]
+          ? { exitCode: 1 }
+          : { stdout: 'Driver: docker\n' }
+        : args[1] === 'create'
+          ? { exitCode: 1, stderr: 'ERROR: failed to pull moby/buildkit: connection refused' }
+          : {},
+    );
+    await expect(run(h.deps, { docker: h.docker, cwd: workspace })).rejects.toThrow(
+      /Could not create a docker-container buildx builder to export the build cache \(cache: registry\).*connection refused.*docker\/setup-buildx-action.*cache: none/,
+    );
+    expect(h.dockerCalls.map((c) => c.args[0])).not.toContain('login');
+  });
+
+  it('keeps the current builder when it is not the docker driver, or when nothing is exported', async () => {
+    pushed();
+    const container = harness({}, (args) => (args[1] === 'inspect' ? { stdout: 'Driver: docker-container\n' } : {}));
+    await run(container.deps, { docker: container.docker, cwd: workspace });
+    expect(container.dockerCalls.map((c) => c.args[1])).not.toContain('create');
+    ecr.reset();
+    pushed();
+    const none = harness({ cache: 'none' }, (args) => (args[1] === 'inspect' ? { stdout: 'Driver: docker\n' } : {}));
+    await run(none.deps, { docker: none.docker, cwd: workspace });
+    expect(none.dockerCalls.map((c) => c.args.slice(0, 2).join(' '))).toEqual([
+      'buildx version',
+      'login --username',
+      'buildx build',
+    ]);
+  });
+
+  it('without buildx, passes secrets to a plain build that takes --secret (podman), by environment variable', async () => {
+    pushed();
+    const h = harness(features, (args) =>
+      args[0] === 'buildx'
+        ? { exitCode: 1 }
+        : args[1] === '--help'
+          ? { stdout: '      --annotation stringArray\n      --secret stringArray\n      --ssh stringArray\n' }
+          : {},
+    );
+    await run(h.deps, { docker: h.docker, cwd: workspace });
+    const build = h.dockerCalls.find((c) => c.args[0] === 'build' && c.args[1] !== '--help')!;
+    expect(build.args).toEqual(expect.arrayContaining(['--secret', 'id=NPM_TOKEN,env=AWS_DEPLOY_KIT_SECRET_0']));
+    expect(build.env).toEqual({ AWS_DEPLOY_KIT_SECRET_0: SECRET });
+  });
+
+  it.each([
+    [{ secrets: `NPM_TOKEN=${SECRET}` }, 'secrets', '--secret'],
+    [{ annotations: 'a=b' }, 'annotations', '--annotation'],
+    [{ provenance: 'true' }, 'provenance', 'buildx'],
+    [{ sbom: 'true' }, 'sbom', 'buildx'],
+  ])('without buildx and the flag, %j fails naming %s before any AWS call', async (inputs, input, why) => {
+    const h = harness(inputs, (args) =>
+      args[0] === 'buildx' ? { exitCode: 1 } : { stdout: '      --label list\n      --pull\n' },
+    );
+    const error = await run(h.deps, { docker: h.docker, cwd: workspace }).then(
+      () => new Error('it did not fail'),
+      (e: unknown) => e as Error,
+    );
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).input).toBe(input);
+    expect(error.message).toContain(why);
+    expect(error.message).not.toContain(SECRET);
+    expect(ecr.calls()).toHaveLength(0);
+  });
+
+  it('with registry-id, names the other account in every ECR call and logs in to its registry', async () => {
+    const other = '210987654321.dkr.ecr.us-east-1.amazonaws.com';
+    ecr.on(DescribeRepositoriesCommand).resolves({
+      repositories: [{ repositoryName: 'web', repositoryUri: `${other}/web`, imageTagMutability: 'MUTABLE' }],
+    });
+    ecr.on(GetAuthorizationTokenCommand).resolves({
+      authorizationData: [
+        { authorizationToken: Buffer.from(`AWS:${PASSWORD}`).toString('base64'), proxyEndpoint: `https://${other}` },
+      ],
+    });
+    ecr
+      .on(DescribeImagesCommand)
+      .rejectsOnce(awsError('ImageNotFoundException'))
+      .resolves({ imageDetails: [{ imageDigest: DIGEST }] });
+    ecr.on(BatchGetImageCommand).resolves({
+      images: [{ imageId: { imageDigest: DIGEST }, imageManifest: '{}', imageManifestMediaType: 'm' }],
+    });
+    ecr.on(PutImageCommand).resolves({});
+    const h = harness({ 'registry-id': '210987654321', tags: 'latest' });
+    await run(h.deps, { docker: h.docker, cwd: workspace });
+    expect(ecr.commandCalls(GetAuthorizationTokenCommand)[0]?.args[0].input).toEqual({ registryIds: ['210987654321'] });
+    for (const command of [DescribeRepositoriesCommand, DescribeImagesCommand, BatchGetImageCommand, PutImageCommand]) {
+      const calls = ecr.commandCalls(command as never);
+      expect(calls.length).toBeGreaterThan(0);
+      for (const call of calls)
+        expect((call.args[0] as { input: object }).input).toMatchObject({ registryId: '210987654321' });
+    }
+    expect(h.dockerCalls.map((c) => c.args.join(' '))).toContain(`login --username AWS --password-stdin ${other}`);
+    expect(h.outputs).toMatchObject({ registry: other, image: `${other}/web@${DIGEST}` });
   });
 });

@@ -19,13 +19,16 @@ import {
   type Docker,
   dockerOrFail,
   execDocker,
+  exportsCache,
   findExecutable,
   hasBuildx,
   loginArgs,
   pushArgs,
+  secretEnv,
 } from '../../docker/docker';
 import type { StepResult } from '../compose';
 import type { ActionDeps } from '../runtime';
+import { builderFor, checkEngine, driverNeeds } from './engine';
 import type { BuildPushInputs } from './inputs';
 
 /** Replaceable parts, for tests: the ECR client, the docker CLI and the working directory. */
@@ -60,6 +63,8 @@ export async function execute(
   inputs: BuildPushInputs,
   services: BuildPushServices = {},
 ): Promise<StepResult<BuiltImage>> {
+  // First of all: the runner then masks them in anything printed, docker's own output included.
+  for (const { value } of inputs.secrets) deps.setSecret(value);
   const executable = findExecutable(inputs.docker, deps.env);
   if (!executable) {
     throw new ConfigurationError(
@@ -70,17 +75,10 @@ export async function execute(
     );
   }
   const docker = services.docker ?? execDocker(executable, deps.env);
-  // Asked while ECR is: a reused image needs no build. Only a multi-platform build must know first, since it cannot
-  // run without buildx and that is an input error.
+  // Asked while ECR is: a reused image needs no build. Only inputs that need buildx (or a flag of the plain build)
+  // must know first: what this docker cannot build is an input error.
   const buildx = hasBuildx(docker).catch(() => false);
-  if (inputs.platforms.length > 1 && !(await buildx)) {
-    throw new ConfigurationError(
-      'platforms',
-      inputs.platforms.join(','),
-      'a single platform: this docker has no buildx plugin, which multi-platform builds need ' +
-        '(add docker/setup-buildx-action before this step)',
-    );
-  }
+  await checkEngine(inputs, docker, buildx);
 
   const client = services.ecr ?? ecrClient(inputs.region, deps.env);
   const record = newRecord(inputs.commit, { service: inputs.service.name, run: runFromEnv(deps.env) });
@@ -114,14 +112,14 @@ async function buildOrReuse(
 ): Promise<BuildResult> {
   const { client, docker, deps } = ctx;
   const logger = deps.logger;
-  const { repository } = inputs;
+  const { repository, registryId } = inputs;
   const [shaTag, ...extraTags] = inputs.tags as [string, ...string[]];
 
   const repo = await ensureRepository(client, inputs, logger);
   const registry = repo.uri.split('/')[0] ?? '';
 
   if (inputs.push && (inputs.skipIfExists || repo.mutability !== 'MUTABLE')) {
-    const existing = await findImage(client, repository, shaTag);
+    const existing = await findImage(client, repository, shaTag, { registryId });
     if (existing && !inputs.skipIfExists) {
       // Known only after asking ECR, so not a ConfigurationError (those come before any AWS call).
       throw new DeployError(
@@ -133,13 +131,20 @@ async function buildOrReuse(
       logger.info(`${repository}:${shaTag} is already in ECR (${existing.digest}): reusing it, nothing is built.`);
       const missing = extraTags.filter((tag) => !existing.tags.includes(tag));
       if (missing.length > 0) {
-        await promoteImage(client, { repository, source: existing.digest, tags: missing, logger });
+        await promoteImage(client, { repository, source: existing.digest, tags: missing, logger, registryId });
       }
       return { registry, digest: existing.digest, reused: true };
     }
   }
 
-  const login = await getLogin(client);
+  const buildx = await ctx.buildx;
+  // ECR refuses to rewrite a tag of an IMMUTABLE repository, the cache tag included: only read it there.
+  const cacheWritable = repo.mutability === 'MUTABLE';
+  const builder = buildx
+    ? await builderFor(docker, driverNeeds(inputs, exportsCache({ cache: inputs.cache, cacheWritable })), logger)
+    : undefined;
+
+  const login = await getLogin(client, registryId);
   deps.setSecret(login.password);
   await dockerOrFail(docker, `log in to ${login.registry}`, loginArgs(login.registry, login.username), {
     input: login.password,
@@ -153,18 +158,28 @@ async function buildOrReuse(
     // Only the sha tag is pushed; the extra tags follow by digest once it is complete, so no tag ever names a
     // half-pushed image. Without a push, every tag is applied locally.
     tags: inputs.push ? [ref(shaTag)] : inputs.tags.map(ref),
-    labels: labels(inputs.commit, deps),
+    labels: labels(inputs, deps),
+    annotations: inputs.annotations,
+    secretFiles: inputs.secretFiles,
+    ssh: inputs.ssh,
+    noCache: inputs.noCache,
+    pull: inputs.pull,
   };
   if (inputs.dockerfile) spec.dockerfile = inputs.dockerfile;
   if (inputs.target) spec.target = inputs.target;
+  const secrets = secretEnv(inputs.secrets);
+  spec.secrets = secrets.refs;
+  const run = { env: secrets.env };
 
-  if (await ctx.buildx) {
+  if (buildx) {
     const args = buildxArgs(spec, {
       push: inputs.push,
       cache: inputs.cache,
       cacheRef: ref('buildcache'),
-      // ECR refuses to rewrite a tag of an IMMUTABLE repository, the cache tag included: only read it there.
-      cacheWritable: repo.mutability === 'MUTABLE',
+      cacheWritable,
+      provenance: inputs.provenance,
+      sbom: inputs.sbom,
+      ...(builder ? { builder } : {}),
     });
     if (inputs.cache === 'registry' && repo.mutability !== 'MUTABLE') {
       logger.warning(
@@ -172,20 +187,20 @@ async function buildOrReuse(
           'never written. Use cache: gha, or a MUTABLE repository for the cache.',
       );
     }
-    await dockerOrFail(docker, `build${inputs.push ? ' and push' : ''} ${ref(shaTag)}`, args);
+    await dockerOrFail(docker, `build${inputs.push ? ' and push' : ''} ${ref(shaTag)}`, args, run);
   } else {
     if (inputs.cache !== 'none') {
       logger.info(
         `This docker has no buildx plugin: cache: ${inputs.cache} needs it, so only the engine's local layer cache is used.`,
       );
     }
-    await dockerOrFail(docker, `build ${ref(shaTag)}`, classicBuildArgs(spec));
+    await dockerOrFail(docker, `build ${ref(shaTag)}`, classicBuildArgs(spec), run);
     if (inputs.push) await dockerOrFail(docker, `push ${ref(shaTag)}`, pushArgs(ref(shaTag)));
   }
   if (!inputs.push) return { registry, digest: undefined, reused: false };
 
   // The registry's digest of what was pushed, not what docker printed: the deploy steps pin exactly this.
-  const pushed = await findImage(client, repository, shaTag);
+  const pushed = await findImage(client, repository, shaTag, { registryId });
   if (!pushed) {
     throw new DeployError(
       `Could not find ${ref(shaTag)} in ECR after pushing it: the push reported success but the tag is not there. ` +
@@ -193,14 +208,14 @@ async function buildOrReuse(
     );
   }
   if (extraTags.length > 0) {
-    await promoteImage(client, { repository, source: pushed.digest, tags: extraTags, logger });
+    await promoteImage(client, { repository, source: pushed.digest, tags: extraTags, logger, registryId });
   }
   logger.info(`Pushed ${registry}/${repository}@${pushed.digest}`);
   return { registry, digest: pushed.digest, reused: false };
 }
 
 async function ensureRepository(client: ECRClient, inputs: BuildPushInputs, logger: Logger): Promise<RepositoryInfo> {
-  const existing = await describeRepository(client, inputs.repository);
+  const existing = await describeRepository(client, inputs.repository, inputs.registryId);
   if (existing) return existing;
   if (!inputs.createRepository) {
     throw new DeployError(
@@ -214,17 +229,30 @@ async function ensureRepository(client: ECRClient, inputs: BuildPushInputs, logg
     repository: inputs.repository,
     mutability: inputs.tagMutability,
     scanOnPush: true,
+    ...(inputs.registryId ? { registryId: inputs.registryId } : {}),
   });
 }
 
-function labels(commit: string, deps: ActionDeps): Record<string, string> {
+const REVISION = 'org.opencontainers.image.revision';
+
+/**
+ * The OCI labels, then the user's, which win on the same key, except the revision: it stays the commit the image
+ * is tagged with (sha-<commit>), since docker/metadata-action's labels name GITHUB_SHA, a merge commit on a PR.
+ */
+function labels(inputs: BuildPushInputs, deps: ActionDeps): Record<string, string> {
   const out: Record<string, string> = {
-    'org.opencontainers.image.revision': commit,
+    [REVISION]: inputs.commit,
     'org.opencontainers.image.created': new Date(deps.clock.now()).toISOString(),
   };
   const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo } = deps.env;
   if (server && repo) out['org.opencontainers.image.source'] = `${server}/${repo}`;
-  return out;
+  const { [REVISION]: revision, ...user } = inputs.labels;
+  if (revision !== undefined && revision !== inputs.commit) {
+    deps.logger.warning(
+      `labels: ${REVISION}=${revision} is not the commit the image is tagged with; the label stays ${inputs.commit}.`,
+    );
+  }
+  return { ...out, ...user };
 }
 
 function writeOutputs(deps: ActionDeps, inputs: BuildPushInputs, result: BuildResult, record: DeployRecord): string {

@@ -6,8 +6,9 @@ import { resolveService, type Service } from '../../core/service';
 import { commitContextFromEnv, commitOf, imageTags } from '../../core/tags';
 import { validateCommitSha, validateRegion, validateRepositoryName } from '../../core/validate';
 import type { CacheMode } from '../../docker/docker';
+import { type BuildFeatures, parseBuildFeatures } from './build-features';
 
-export interface BuildPushInputs {
+export interface BuildPushInputs extends BuildFeatures {
   repository: string;
   region: string;
   context: string;
@@ -86,6 +87,7 @@ export function parseBuildPushInputs(read: InputReader, env: NodeJS.ProcessEnv, 
     tagMutability: p.oneOf('tag-mutability', ['MUTABLE', 'IMMUTABLE'] as const, 'MUTABLE'),
     push: p.boolean('push', true),
     docker,
+    ...parseBuildFeatures(p, read, env, cwd),
   };
   if (dockerfile !== undefined) inputs.dockerfile = dockerfile;
   if (target !== undefined) inputs.target = target;

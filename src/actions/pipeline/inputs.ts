@@ -9,7 +9,8 @@ import {
   validateRepositoryName,
   validateTag,
 } from '../../core/validate';
-import type { TargetSpec } from '../../targets';
+import { type TargetSpec, targetCapabilities } from '../../targets';
+import { imageIndexInput } from '../build-push/build-features';
 import { type BuildPushInputs, parseBuildPushInputs } from '../build-push/inputs';
 import { parseDeployAppRunnerInputs } from '../deploy-apprunner/inputs';
 import { parseDeployEcsInputs, parseEcsTargetName } from '../deploy-ecs/inputs';
@@ -60,6 +61,17 @@ const BUILD_INPUTS = [
   'skip-if-exists',
   'cache',
   'create-repository',
+  // docker/build-push-action parity (registry-id is build-push's only: the pointer tags, the rollback and the plan
+  // read the job's own registry).
+  'secrets',
+  'secret-files',
+  'ssh',
+  'labels',
+  'annotations',
+  'provenance',
+  'sbom',
+  'no-cache',
+  'pull',
 ];
 const TARGETS = ['apprunner', 'asg', 'ecs', 'ecs-express'] as const;
 const TARGETS_ACCEPTED = '"apprunner", "asg", "ecs" or "ecs-express"';
@@ -193,6 +205,7 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
     env,
   );
   const standIn = serializeRecord(newRecord('0000000', { environment }));
+  checkImageIndex(build, target);
   const spec = targetSpec(
     target,
     reader({
@@ -241,6 +254,20 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
     report,
     ...(passThrough.commit ? { commit: passThrough.commit } : {}),
   };
+}
+
+/** Refuses a build that pushes an image index (several platforms, attestations) for a target that cannot run one. */
+function checkImageIndex(build: BuildPushInputs, kind: TargetSpec['kind']): void {
+  const { imageIndex } = targetCapabilities(kind);
+  const asked = imageIndexInput(build);
+  if (asked && !imageIndex.runs) {
+    throw new ConfigurationError(
+      asked.input,
+      asked.given,
+      `${asked.input === 'platforms' ? 'a single platform' : '"false"'} for target ${kind}: ${imageIndex.why}, ` +
+        `and ${asked.input === 'platforms' ? 'several platforms make' : `${asked.input} makes`} the pushed image one`,
+    );
+  }
 }
 
 /** The target's settings, parsed by its single action's own parser from what the pipeline hands on. */
