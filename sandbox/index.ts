@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppRunnerEmulator } from './emulator/apprunner';
 import { AutoScalingEmulator } from './emulator/autoscaling';
+import { CloudWatchEmulator } from './emulator/cloudwatch';
 import { EcrEmulator } from './emulator/ecr';
 import { EcsEmulator } from './emulator/ecs';
 import { Elbv2Emulator } from './emulator/elbv2';
+import { MetricStore } from './emulator/metrics';
 import { AwsEmulator } from './emulator/server';
 import { type SandboxEngine, startEngine } from './engine';
 import { GitHubEmulator } from './github';
@@ -39,6 +41,11 @@ export interface Sandbox {
   elbv2: Elbv2Emulator;
   /** Amazon ECS (services, task definitions, service deployments, Express Mode) whose tasks really run images. */
   ecs: EcsEmulator;
+  /**
+   * CloudWatch alarms computed from the load balancers' real answers (5xx counts per period); the ECS and Auto
+   * Scaling deployment alarms follow their states.
+   */
+  cloudwatch: CloudWatchEmulator;
   /** Environment for a process (a bundle, the docker CLI) that should use this sandbox. */
   env(): Record<string, string>;
   stop(): Promise<void>;
@@ -71,6 +78,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     aws.register(autoscaling.definition());
     aws.register(elbv2.definition());
     aws.register(ecs.definition());
+    const metrics = new MetricStore();
+    ecs.metrics = metrics;
+    autoscaling.metrics = metrics;
+    const cloudwatch = new CloudWatchEmulator(metrics);
+    for (const definition of cloudwatch.definitions()) aws.register(definition);
+    // The platforms' own deployment alarms (ECS deployment alarms, instance refresh AlarmSpecification) watch the same
+    // alarms CloudWatch computes.
+    cloudwatch.onStateChange((name, state) => {
+      const inAlarm = state === 'ALARM';
+      ecs.setAlarmState(name, inAlarm ? 'ALARM' : 'OK');
+      if (inAlarm) autoscaling.alarmsInAlarm.add(name);
+      else autoscaling.alarmsInAlarm.delete(name);
+    });
+    cloudwatch.start();
+    stack.push(async () => cloudwatch.stop());
     stack.push(() => autoscaling.stop());
     stack.push(() => ecs.stop());
     await aws.start();
@@ -91,6 +113,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       autoscaling,
       elbv2,
       ecs,
+      cloudwatch,
       env: () => ({ ...aws.clientEnv(), ...(engine?.env ?? {}), GITHUB_API_URL: github.apiUrl }),
       stop: stopAll,
     };

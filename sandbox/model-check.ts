@@ -324,7 +324,8 @@ export function checkCall(model: ServiceModel, call: RecordedCall): Problems {
   if (!op) return [`${where}: AWS's model has no such operation`];
   const response = call.response;
   if (!response) return [`${where}: no answer was recorded`];
-  const json = model.metadata.protocol === 'json';
+  // A service serving two protocols (CloudWatch: JSON and awsQuery) records which one each call used.
+  const json = call.protocol ? call.protocol === 'json' : model.metadata.protocol === 'json';
 
   if (response.status < 300) {
     if (json) {

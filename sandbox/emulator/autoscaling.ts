@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ACCOUNT_ID } from './ecr';
 import { LoadBalancer } from './loadbalancer';
+import { type MetricStore, publishAlbAnswer, targetGroupDimension } from './metrics';
 import { AwsFault } from './protocol';
 import type { ServiceDefinition } from './server';
 
@@ -218,6 +219,8 @@ export class AutoScalingEmulator {
   readonly targetGroups = new Map<string, TargetGroupState>();
   /** CloudWatch alarm names currently in ALARM: a refresh watching one of them fails (or rolls back). */
   readonly alarmsInAlarm = new Set<string>();
+  /** Where the groups' load balancers publish their CloudWatch metrics (set by the sandbox). */
+  metrics: MetricStore | undefined;
   private readonly running = new Set<Promise<void>>();
   private stopped = false;
 
@@ -261,7 +264,21 @@ export class AutoScalingEmulator {
       instances: [],
       refreshes: [],
       targetGroupArns: [],
-      loadBalancer: new LoadBalancer(() => this.routable(group).map((i) => ({ url: i.url! }))),
+      loadBalancer: new LoadBalancer(() => this.routable(group).map((i) => ({ url: i.url! })), {
+        name: `${options.name}-lb`,
+        onAnswer: (answer) => {
+          if (!this.metrics) return;
+          const targetGroup = group.targetGroupArns[0];
+          publishAlbAnswer(
+            this.metrics,
+            {
+              loadBalancer: group.loadBalancer.dimension,
+              ...(targetGroup ? { targetGroup: targetGroupDimension(targetGroup) } : {}),
+            },
+            answer,
+          );
+        },
+      }),
       history: [],
       env: options.env ?? {},
       defaultInstanceWarmup: options.defaultInstanceWarmup,

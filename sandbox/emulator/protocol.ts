@@ -77,9 +77,11 @@ export function toXml(value: unknown): string {
   return escapeXml(String(value));
 }
 
+/** `result` null: the operation has no output shape, so AWS sends no <Result> element either. */
 export function querySuccess(action: string, xmlns: string, result: unknown, requestId: string): string {
+  const body = result === null ? '' : `<${action}Result>${toXml(result)}</${action}Result>`;
   return (
-    `<${action}Response xmlns="${xmlns}"><${action}Result>${toXml(result)}</${action}Result>` +
+    `<${action}Response xmlns="${xmlns}">${body}` +
     `<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`
   );
 }

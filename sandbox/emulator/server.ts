@@ -10,6 +10,8 @@ export interface RecordedCall {
   operation: string;
   params: Record<string, unknown>;
   at: number;
+  /** The wire protocol the call came in on (CloudWatch serves both). */
+  protocol?: 'json' | 'query';
   /** The raw answer as sent (set once it is), for test/sandbox/model-conformance.test.ts to hold against AWS's model. */
   response?: { status: number; headers: Record<string, string>; body: string };
 }
@@ -25,6 +27,11 @@ export type ServiceDefinition =
       targetPrefix: string;
       /** 'application/x-amz-json-1.1' (ECR) or 'application/x-amz-json-1.0' (App Runner). */
       contentType: string;
+      /**
+       * awsQueryCompatible (CloudWatch): errors carry their awsQuery code, also in the x-amzn-query-error header
+       * ("Code;Sender"), and throttling is `Throttling`, as the service answered over awsQuery.
+       */
+      queryCompatible?: boolean;
       operations: Record<string, OperationHandler>;
     }
   | {
@@ -86,6 +93,7 @@ export class AwsEmulator {
       AWS_ENDPOINT_URL_AUTO_SCALING: this.endpoint,
       AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: this.endpoint,
       AWS_ENDPOINT_URL_ECS: this.endpoint,
+      AWS_ENDPOINT_URL_CLOUDWATCH: this.endpoint,
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'AKIASANDBOXEXAMPLE',
       AWS_SECRET_ACCESS_KEY: 'sandbox-secret-access-key-do-not-log',
@@ -126,10 +134,11 @@ export class AwsEmulator {
           new AwsFault('UnknownOperationException', `Unknown operation ${operation}`),
           requestId,
         );
-      this.record(res, { service: service.name, operation, params, at: Date.now() });
+      this.record(res, { service: service.name, operation, params, at: Date.now(), protocol: 'json' });
+      const wire = service.queryCompatible ? 'query' : 'json';
       if (
-        await this.injectFault(res, service.name, operation, 'json', (fault) =>
-          this.jsonError(res, service.contentType, fault, requestId),
+        await this.injectFault(res, service.name, operation, wire, (fault) =>
+          this.jsonError(res, service.contentType, fault, requestId, service.queryCompatible),
         )
       )
         return;
@@ -138,7 +147,7 @@ export class AwsEmulator {
         res.writeHead(200, { 'content-type': service.contentType, 'x-amzn-requestid': requestId });
         res.end(JSON.stringify(result ?? {}));
       } catch (error) {
-        this.jsonError(res, service.contentType, asFault(error), requestId);
+        this.jsonError(res, service.contentType, asFault(error), requestId, service.queryCompatible);
       }
       return;
     }
@@ -150,13 +159,13 @@ export class AwsEmulator {
     const handler = service.operations[action];
     if (!handler)
       return this.xmlError(res, new AwsFault('InvalidAction', `Could not find operation ${action}`), requestId);
-    this.record(res, { service: service.name, operation: action, params, at: Date.now() });
+    this.record(res, { service: service.name, operation: action, params, at: Date.now(), protocol: 'query' });
     if (await this.injectFault(res, service.name, action, 'query', (fault) => this.xmlError(res, fault, requestId)))
       return;
     try {
       const result = await handler(params);
       res.writeHead(200, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
-      res.end(querySuccess(action, service.xmlns, result ?? {}, requestId));
+      res.end(querySuccess(action, service.xmlns, result === undefined ? {} : result, requestId));
     } catch (error) {
       this.xmlError(res, asFault(error), requestId);
     }
@@ -213,11 +222,18 @@ export class AwsEmulator {
     }
   }
 
-  private jsonError(res: ServerResponse, contentType: string, fault: AwsFault, requestId: string): void {
+  private jsonError(
+    res: ServerResponse,
+    contentType: string,
+    fault: AwsFault,
+    requestId: string,
+    queryCompatible = false,
+  ): void {
     res.writeHead(fault.status, {
       'content-type': contentType,
       'x-amzn-errortype': fault.code,
       'x-amzn-requestid': requestId,
+      ...(queryCompatible ? { 'x-amzn-query-error': `${fault.code};${fault.type}` } : {}),
     });
     // ECR reads `message`, App Runner `Message`: send both.
     res.end(JSON.stringify({ __type: fault.code, message: fault.message, Message: fault.message }));

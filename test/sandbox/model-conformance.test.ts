@@ -17,6 +17,14 @@ import {
   StartInstanceRefreshCommand,
 } from '@aws-sdk/client-auto-scaling';
 import {
+  CloudWatchClient,
+  DeleteAlarmsCommand,
+  DescribeAlarmsCommand,
+  PutMetricAlarmCommand,
+  PutMetricDataCommand,
+  SetAlarmStateCommand,
+} from '@aws-sdk/client-cloudwatch';
+import {
   BatchDeleteImageCommand,
   BatchGetImageCommand,
   CreateRepositoryCommand,
@@ -75,6 +83,7 @@ const MODEL_OF: Record<string, string> = {
   autoscaling: 'autoscaling',
   elbv2: 'elbv2',
   ecs: 'ecs',
+  cloudwatch: 'cloudwatch',
 };
 
 let models: Record<string, ServiceModel>;
@@ -584,6 +593,95 @@ describe('ECS answers conform to the ecs 2014-11-13 model', () => {
   });
 });
 
+describe('CloudWatch answers conform to the cloudwatch 2010-08-01 model, over JSON and awsQuery', () => {
+  beforeAll(async () => {
+    const cloudwatch = new CloudWatchClient({});
+    const alarm = {
+      AlarmName: 'conformance-5xx',
+      Namespace: 'AWS/ApplicationELB',
+      MetricName: 'HTTPCode_Target_5XX_Count',
+      Dimensions: [{ Name: 'LoadBalancer', Value: 'app/conformance/0123456789abcdef' }],
+      Statistic: 'Sum' as const,
+      Period: 60,
+      EvaluationPeriods: 1,
+      Threshold: 5,
+      ComparisonOperator: 'GreaterThanThreshold' as const,
+      TreatMissingData: 'notBreaching',
+    };
+    await cloudwatch.send(new PutMetricAlarmCommand(alarm));
+    await cloudwatch.send(
+      new PutMetricAlarmCommand({
+        AlarmName: 'conformance-rate',
+        EvaluationPeriods: 2,
+        DatapointsToAlarm: 1,
+        Threshold: 5,
+        ComparisonOperator: 'GreaterThanThreshold',
+        Metrics: [
+          { Id: 'e1', Expression: '100*FILL(m1,0)/m2', ReturnData: true },
+          {
+            Id: 'm1',
+            MetricStat: {
+              Metric: { Namespace: 'AWS/ApplicationELB', MetricName: 'HTTPCode_Target_5XX_Count' },
+              Period: 60,
+              Stat: 'Sum',
+            },
+            ReturnData: false,
+          },
+          {
+            Id: 'm2',
+            MetricStat: {
+              Metric: { Namespace: 'AWS/ApplicationELB', MetricName: 'RequestCount' },
+              Period: 60,
+              Stat: 'Sum',
+            },
+            ReturnData: false,
+          },
+        ],
+      }),
+    );
+    await failure(cloudwatch.send(new PutMetricAlarmCommand({ ...alarm, Metrics: [{ Id: 'm1', Expression: '1' }] })));
+    await cloudwatch.send(
+      new PutMetricDataCommand({ Namespace: 'Conformance', MetricData: [{ MetricName: 'Hits', Value: 1 }] }),
+    );
+    await failure(
+      cloudwatch.send(new PutMetricDataCommand({ Namespace: 'AWS/Mine', MetricData: [{ MetricName: 'x', Value: 1 }] })),
+    );
+    await cloudwatch.send(
+      new SetAlarmStateCommand({ AlarmName: alarm.AlarmName, StateValue: 'ALARM', StateReason: 'drill' }),
+    );
+    await failure(
+      cloudwatch.send(new SetAlarmStateCommand({ AlarmName: 'gone', StateValue: 'ALARM', StateReason: 'x' })),
+    );
+    await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [alarm.AlarmName, 'conformance-rate'] }));
+    await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNamePrefix: 'conformance-', MaxRecords: 1 }));
+    await failure(cloudwatch.send(new DescribeAlarmsCommand({ NextToken: 'not-a-token' })));
+    await failure(cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: ['a'], AlarmNamePrefix: 'a' })));
+    // The same over awsQuery, as the aws CLI sends it.
+    const form = async (params: Record<string, string>) =>
+      fetch(sandbox.aws.endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ Version: '2010-08-01', ...params }),
+      });
+    await form({
+      Action: 'DescribeAlarms',
+      'AlarmNames.member.1': alarm.AlarmName,
+      'AlarmNames.member.2': 'conformance-rate',
+    });
+    await form({ Action: 'DescribeAlarms', NextToken: 'not-a-token' });
+    await form({ Action: 'SetAlarmState', AlarmName: alarm.AlarmName, StateValue: 'OK', StateReason: 'drill over' });
+    await form({ Action: 'SetAlarmState', AlarmName: 'gone', StateValue: 'OK', StateReason: 'x' });
+    await cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: ['conformance-rate'] }));
+    await failure(cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: ['conformance-rate'] })));
+    cloudwatch.destroy();
+  });
+
+  it('has no member, type, enum, required field, timestamp or error code outside the model', () => {
+    expect(sandbox.aws.calls.filter((c) => c.service === 'cloudwatch' && c.protocol === 'query').length).toBe(4);
+    expect(violations('cloudwatch')).toEqual([]);
+  });
+});
+
 describe('coverage', () => {
   it('drove every operation the emulators serve to a success, and each answer was recorded', () => {
     const served = [
@@ -592,6 +690,7 @@ describe('coverage', () => {
       ...Object.keys(asg.definition().operations).map((op) => `autoscaling.${op}`),
       ...Object.keys(new Elbv2Emulator(asg).definition().operations).map((op) => `elbv2.${op}`),
       ...Object.keys(sandbox.ecs.definition().operations).map((op) => `ecs.${op}`),
+      ...Object.keys(sandbox.cloudwatch.definitions()[0]!.operations).map((op) => `cloudwatch.${op}`),
     ];
     const succeeded = new Set(
       allCalls()

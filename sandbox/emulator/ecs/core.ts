@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { freePort } from '../../ports';
 import type { LaunchedImage } from '../autoscaling';
 import type { ElbTargetGroup, ElbTargetHealth, TargetGroupOwner } from '../elbv2';
+import type { MetricStore } from '../metrics';
 import {
   ACTIVE_DEPLOYMENT,
   ARN_PREFIX,
@@ -57,8 +58,10 @@ export class EcsCore implements TargetGroupOwner {
   readonly taskDefinitions = new Map<string, RegisteredTaskDefinition[]>();
   /** `cluster/name` → service. */
   readonly services = new Map<string, Service>();
-  /** CloudWatch alarm names now in ALARM (setAlarmState). */
+  /** CloudWatch alarm names now in ALARM (setAlarmState, or the CloudWatch emulator's alarms as they change). */
   readonly alarmsInAlarm = new Set<string>();
+  /** Where the services' load balancers publish their CloudWatch metrics (set by the sandbox). */
+  metrics: MetricStore | undefined;
   protected readonly running = new Set<Promise<void>>();
   protected stopped = false;
 

@@ -1,5 +1,6 @@
 import { ACCOUNT_ID } from '../ecr';
 import { LoadBalancer } from '../loadbalancer';
+import { publishAlbAnswer, targetGroupDimension } from '../metrics';
 import { AwsFault } from '../protocol';
 import type { ServiceDefinition } from '../server';
 import { EcsCore } from './core';
@@ -191,6 +192,23 @@ export class EcsEmulator extends EcsCore {
     else this.alarmsInAlarm.delete(name);
   }
 
+  /** The CloudWatch metrics of one answer of the service's load balancer (ALB's RequestCount and 5xx counts). */
+  private publish(service: Service, answer: { status: number; fromTarget: boolean }): void {
+    if (!this.metrics) return;
+    publishAlbAnswer(
+      this.metrics,
+      { loadBalancer: service.loadBalancer.dimension, targetGroup: targetGroupDimension(service.targetGroupArn) },
+      answer,
+    );
+  }
+
+  /** The LoadBalancer and TargetGroup dimensions of a service's CloudWatch metrics. */
+  metricDimensions(cluster: string, name: string): { loadBalancer: string; targetGroup: string } {
+    const service = this.services.get(`${cluster}/${name}`);
+    if (!service) throw new Error(`no service ${cluster}/${name}`);
+    return { loadBalancer: service.loadBalancer.dimension, targetGroup: targetGroupDimension(service.targetGroupArn) };
+  }
+
   serviceUrl(cluster: string, service: string): string {
     return this.requireService(cluster, service).loadBalancer.url;
   }
@@ -339,7 +357,10 @@ export class EcsEmulator extends EcsCore {
       tasks: [],
       capacity: [],
       traffic: new Map(),
-      loadBalancer: new LoadBalancer(() => this.routable(service)),
+      loadBalancer: new LoadBalancer(() => this.routable(service), {
+        name: `ecs-${input.name}`,
+        onAnswer: (answer) => this.publish(service, answer),
+      }),
       express: input.express,
       tags: input.tags ?? [],
     };
