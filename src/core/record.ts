@@ -15,7 +15,8 @@ export const RECORD_VERSION = 1;
  * finishes the rollback. Never a verified deploy.
  */
 export type Outcome = 'in-progress' | 'succeeded' | 'failed' | 'rolled-back' | 'rollback-failed' | 'cancelled';
-export type PhaseName = 'build' | 'promote' | 'deploy' | 'verify' | 'rollback' | 'report';
+/** `bake`: after the verification, the alarms are watched for the bake time (src/deploy/bake.ts). */
+export type PhaseName = 'build' | 'promote' | 'deploy' | 'verify' | 'bake' | 'rollback' | 'report';
 export type PhaseStatus = 'running' | 'succeeded' | 'failed' | 'skipped';
 /** The platform's name, as src/targets/index.ts knows it (`apprunner`, `asg`, …). */
 export type TargetKind = string;
@@ -70,6 +71,18 @@ export interface RecordCancellation {
   finish?: string;
 }
 
+/** What the bake watched and found (set when a bake ran). */
+export interface RecordBake {
+  /** Seconds the alarms were to be watched. */
+  seconds: number;
+  /** Every alarm watched, with its state when the bake ended (or fired). */
+  alarms: { name: string; state: string }[];
+  /** Alarms already in ALARM before the deploy started: not held against this version. */
+  alreadyInAlarm: string[];
+  /** The alarm that went into ALARM during the bake: the version was rolled back for it. */
+  fired?: { name: string; reason: string; at: string };
+}
+
 export interface DeployRecord {
   schema: typeof RECORD_SCHEMA;
   version: typeof RECORD_VERSION;
@@ -98,6 +111,7 @@ export interface DeployRecord {
   operations: { kind: string; id: string; status?: string }[];
   phases: RecordPhase[];
   health?: RecordHealth;
+  bake?: RecordBake;
   outcome: Outcome;
   error?: string;
   /** Set with outcome `cancelled`. */

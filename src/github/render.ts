@@ -8,6 +8,7 @@ export type DisplayPhase =
   | 'building'
   | 'deploying'
   | 'verifying'
+  | 'baking'
   | 'rolling back'
   | 'live'
   | 'rolled back'
@@ -34,6 +35,7 @@ const stepOf: Record<PhaseName, DisplayPhase | undefined> = {
   promote: 'deploying',
   deploy: 'deploying',
   verify: 'verifying',
+  bake: 'baking',
   rollback: 'rolling back',
   report: undefined,
 };
@@ -72,6 +74,7 @@ const badge: Record<DisplayPhase, string> = {
   building: '🔨 building',
   deploying: '🚚 deploying',
   verifying: '🩺 verifying',
+  baking: '⏳ baking',
   'rolling back': '↩️ rolling back',
   live: '✅ live',
   'rolled back': '↩️ rolled back',
@@ -83,6 +86,7 @@ const badge: Record<DisplayPhase, string> = {
 export function progressLine(record: DeployRecord): string {
   const current = displayPhase(record);
   const steps: DisplayPhase[] = ['building', 'deploying', 'verifying'];
+  if (record.bake || record.phases.some((p) => p.name === 'bake')) steps.push('baking');
   if (record.phases.some((p) => p.name === 'rollback') || record.outcome === 'rolled-back') steps.push('rolling back');
   // A failure (or a cancel) stops the line at the step it hit; otherwise it ends at where the deploy ends up.
   const failedAt = current === 'failed' || current === 'cancelled' ? failedStep(record) : undefined;
@@ -173,6 +177,22 @@ function healthText(record: DeployRecord): string | undefined {
   return `${health.healthy ? '✅ healthy' : '❌ unhealthy'} after ${checks}${status}${detail}`;
 }
 
+/** What the bake watched and found: passed, or which alarm fired, why and when. */
+function bakeText(record: DeployRecord): string | undefined {
+  const bake = record.bake;
+  if (!bake) return undefined;
+  const watched = bake.alarms.map((a) => `${code(a.name)} ${cell(a.state)}`).join(', ') || 'no alarm found';
+  const before = bake.alreadyInAlarm.length
+    ? `<br>already in ALARM before the deploy (not held against it): ${bake.alreadyInAlarm.map(code).join(', ')}`
+    : '';
+  if (bake.fired) {
+    return `🚨 ${code(bake.fired.name)} went into ALARM at ${cell(bake.fired.at)}: ${cell(bake.fired.reason)}${before}`;
+  }
+  const phase = record.phases.findLast((p) => p.name === 'bake');
+  const verdict = phase?.status === 'succeeded' ? '✅ passed' : phase?.status === 'running' ? '⏳ baking' : '⏹️ stopped';
+  return `${verdict}: ${formatDuration(bake.seconds * 1000)} watching ${watched}${before}`;
+}
+
 function previousText(record: DeployRecord, ctx: RenderContext): string | undefined {
   const previous = record.previous;
   if (!previous || (!previous.commit && !previous.digest && !previous.image)) return undefined;
@@ -233,6 +253,7 @@ export function renderFacts(record: DeployRecord, ctx: RenderContext): string {
     ],
     ['Durations', durationsText(record, ctx.now)],
     ['Health', healthText(record)],
+    ['Bake', bakeText(record)],
     ['Runs now', record.cancellation?.runsNow.length ? record.cancellation.runsNow.map(cell).join('<br>') : undefined],
     ['Previous version', previousText(record, ctx)],
     ['Roll back', rollbackText(record, ctx)],

@@ -119,6 +119,7 @@ function inputs(overrides: Partial<DeployEcsInputs> = {}): DeployEcsInputs {
     image: { uri: NEW, digest: NEW.split('@')[1]!, repository: 'web' },
     region: 'us-east-1',
     timeoutMs: 60_000,
+    bake: { alarms: { names: [], prefixes: [] }, bakeSeconds: 0 },
     healthUrl: `${base}/health`,
     expectedVersion: { kind: 'sha' },
     expectedStatus: 200,

@@ -9,6 +9,7 @@ import { undoDeploy } from '../../deploy/rollback';
 import { expectedVersionFor, verifyNewVersion } from '../../deploy/verify';
 import { openTarget, POST_STATE } from '../../targets';
 import type { Target, TargetDeployResult } from '../../targets/target';
+import { bakeStep } from '../bake-step';
 import { targetContext } from '../compose';
 import type { ActionDeps } from '../runtime';
 import type { DeployEcsInputs } from './inputs';
@@ -48,6 +49,10 @@ export async function execute(
   if (!record.image) record.image = recordImageOf(inputs.image, false);
   const image = { ...inputs.image, commit: record.commit };
 
+  // Read before anything is deployed: a missing alarm fails here; those already in ALARM are set aside.
+  const baking = bakeStep(deps, inputs.bake, inputs.region, services);
+  await baking.baseline();
+
   // The post step loads this platform to finish what a main step killed outright left running.
   deps.saveState(POST_STATE.targetKind, target.kind);
   const deployed = await deps.logger.group(`deploy to ${target.label}`, () =>
@@ -57,6 +62,7 @@ export async function execute(
   if (!failure && !deps.signal.aborted) {
     record.outcome = 'in-progress';
     failure = await verify(deps, inputs, target, record, deployed);
+    if (!failure && !deps.signal.aborted) failure = await baking.watch(record).then(() => undefined, (e: unknown) => e as Error);
     if (failure && !deps.signal.aborted) await undo(deps, inputs, target, record, deployed, failure.message);
     else if (!failure) record.outcome = 'succeeded';
   } else if (failure && !deployed.cancelled && !deps.signal.aborted && deployed.needsRollback) {

@@ -4,6 +4,7 @@ import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
 import { type DeployRecord, newRecord, parseRecord, runFromEnv } from '../../core/record';
 import { stampService } from '../../core/service';
+import { type BakeInputs, parseBakeInputs } from '../bake-step';
 import { commitContextFromEnv, commitOf } from '../../core/tags';
 import { parseDigestUri, validateEnvironment, validateRegion } from '../../core/validate';
 import { type ExpectedVersion, parseExpectedVersion } from '../../deploy/verify';
@@ -34,6 +35,8 @@ export interface DeployEcsInputs {
   /** The record given as input, or a new one for this commit. */
   record: DeployRecord;
   environment?: string;
+  /** `alarms` and `bake-time`: watched after the verification. */
+  bake: BakeInputs;
 }
 
 const NAME = /^[A-Za-z0-9_-]{1,255}$/;
@@ -320,11 +323,13 @@ export function parseDeployEcsInputs(read: InputReader, env: NodeJS.ProcessEnv):
   const environmentText = p.optional('environment');
   const environment = environmentText === undefined ? undefined : validateEnvironment('environment', environmentText);
 
+  const timeoutMinutes = p.number('timeout-minutes', 30, 0.1, 360);
   return {
     target: spec,
     image,
     region,
-    timeoutMs: p.number('timeout-minutes', 30, 0.1, 360) * 60_000,
+    timeoutMs: timeoutMinutes * 60_000,
+    bake: parseBakeInputs(p, timeoutMinutes),
     ...(healthUrl ? { healthUrl } : {}),
     ...(versionUrl ? { versionUrl } : {}),
     ...(expectedText === undefined ? {} : { expectedVersion: parseExpectedVersion(expectedText) }),

@@ -11,6 +11,7 @@ import {
 } from '../../core/record';
 import { commitContextFromEnv, commitOf, commitTag, environmentTag } from '../../core/tags';
 import { validateCommitSha } from '../../core/validate';
+import { describeSelector } from '../../deploy/bake';
 import { markVerified, readPointers } from '../../deploy/pointers';
 import { undoDeploy } from '../../deploy/rollback';
 import { verifyNewVersion } from '../../deploy/verify';
@@ -18,6 +19,7 @@ import type { Docker } from '../../docker/docker';
 import type { GitHubClient } from '../../github/client';
 import { openTarget, POST_STATE } from '../../targets';
 import type { ImageByDigest, Target, TargetDeployResult } from '../../targets/target';
+import { bakeStep } from '../bake-step';
 import { execute as buildPush } from '../build-push/execute';
 import { innerStep, targetContext } from '../compose';
 import { execute as report } from '../report/main';
@@ -51,6 +53,11 @@ export async function execute(
   const context = targetContext(deps, inputs.region, ecr, services);
   const target = await openTarget(inputs.target, context);
   if (inputs.dryRun) return plan(deps, inputs, ecr, target);
+
+  // The alarms are read before anything is built or deployed: a missing one fails here, and the ones already in
+  // ALARM are not held against this version.
+  const baking = bakeStep(deps, inputs.bake, inputs.region, services);
+  await baking.baseline();
 
   // The post step (action.yml `post:`) loads this platform to finish what a killed main step left.
   deps.saveState(POST_STATE.targetKind, target.kind);
@@ -110,6 +117,19 @@ export async function execute(
       // A cancelled job is not a failed check: no rollback is started that nothing would watch.
       return finish(deps, inputs, target, record, error);
     }
+    if (inputs.rollbackOnFailure && deployed.previous) {
+      await rollbackTo(deps, inputs, target, record, deployed, (error as Error).message);
+    } else {
+      record.outcome = 'failed';
+    }
+    return finish(deps, inputs, target, record, error);
+  }
+
+  // Verified; with a bake, the alarms are watched a while before the version counts as good (and moves the pointers).
+  try {
+    await baking.watch(record);
+  } catch (error) {
+    if (deps.signal.aborted) return finish(deps, inputs, target, record, error);
     if (inputs.rollbackOnFailure && deployed.previous) {
       await rollbackTo(deps, inputs, target, record, deployed, (error as Error).message);
     } else {
@@ -259,6 +279,10 @@ async function plan(deps: ActionDeps, inputs: PipelineInputs, ecr: ECRClient, ta
   );
   const deploy = await target.planDeploy(inputs.repository);
   log.info(`  deploy   ${deploy.line}`);
+  if (inputs.bake.bakeSeconds > 0)
+    log.info(
+      `  bake     ${inputs.bake.bakeSeconds} s after the verification, watching ${describeSelector(inputs.bake.alarms)}: one going into ALARM rolls back`,
+    );
   log.info(
     `  running  ${deploy.running ?? '(nothing yet)'}: the automatic rollback target if the new version fails its checks`,
   );

@@ -11,6 +11,7 @@ import {
 } from '../../core/validate';
 import { type TargetSpec, targetCapabilities } from '../../targets';
 import { imageIndexInput } from '../build-push/build-features';
+import { type BakeInputs, parseBakeInputs } from '../bake-step';
 import { type BuildPushInputs, parseBuildPushInputs } from '../build-push/inputs';
 import { parseDeployAppRunnerInputs } from '../deploy-apprunner/inputs';
 import { parseDeployEcsInputs, parseEcsTargetName } from '../deploy-ecs/inputs';
@@ -43,6 +44,8 @@ export interface PipelineInputs {
   consecutiveSuccesses: number;
   rollbackOnFailure: boolean;
   timeoutMinutes: number;
+  /** `alarms` and `bake-time`: the bake after the verification, on every platform. */
+  bake: BakeInputs;
   dryRun: boolean;
   /** The build-push phase's inputs, parsed by build-push's own parser. */
   build: BuildPushInputs;
@@ -93,8 +96,7 @@ const REFRESH_INPUTS = [
   'checkpoint-delay',
   'skip-matching',
   'auto-rollback',
-  'bake-time',
-  'alarms',
+  'refresh-bake-time',
   'scale-in-protected-instances',
   'standby-instances',
   'launch-template-version',
@@ -187,6 +189,8 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
   // Every phase checks (and the build's record carries) the same service.
   passThrough.service = p.optional('service');
   const timeoutMinutes = p.number('timeout-minutes', 30, 0.1, 360);
+  // The same `alarms` reach the instance refresh's AlarmSpecification through refresh-asg's own parser (names only).
+  const bake = parseBakeInputs(p, timeoutMinutes);
   const reader = (values: Record<string, string | undefined>) => (name: string) => values[name] ?? '';
   // The single actions' own parsers check what the pipeline hands on, so a bad refresh preference fails now, not
   // after the image was built and pushed. The build makes the record the later phases share; a stand-in of its
@@ -249,6 +253,7 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
     ...parseVerifyTimings(p),
     rollbackOnFailure: p.boolean('rollback-on-failure', true),
     timeoutMinutes,
+    bake,
     dryRun: p.boolean('dry-run', false),
     build,
     report,

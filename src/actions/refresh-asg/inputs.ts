@@ -1,6 +1,7 @@
 import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
 import { type DeployRecord, newRecord, parseRecord, runFromEnv } from '../../core/record';
+import { parseAlarmSelector } from '../../deploy/bake';
 import { stampService } from '../../core/service';
 import { commitContextFromEnv, commitOf } from '../../core/tags';
 import { parseDigestUri, validateRegion, validateRepositoryName, validateTag } from '../../core/validate';
@@ -128,12 +129,15 @@ export function parseRefreshAsgInputs(read: InputReader, env: NodeJS.ProcessEnv)
         'versions only, so every instance would count as matching and keep the old image',
     );
   }
-  const alarms = p.list('alarms');
+  // The instance refresh watches alarms by name (AlarmSpecification, at most 10); a prefix ("web-*") is the
+  // all-in-one action's bake's alone.
+  const alarms = parseAlarmSelector('alarms', p.list('alarms')).names;
   if (alarms.length > 10) {
-    throw new ConfigurationError('alarms', alarms.join(','), 'at most 10 CloudWatch alarm names');
-  }
-  for (const alarm of alarms) {
-    if (alarm.length > 255) throw new ConfigurationError('alarms', alarm, 'alarm names of at most 255 characters');
+    throw new ConfigurationError(
+      'alarms',
+      alarms.join(','),
+      'at most 10 CloudWatch alarm names (the instance refresh watches at most 10)',
+    );
   }
 
   const preferences: RefreshPreferences = {
@@ -146,7 +150,7 @@ export function parseRefreshAsgInputs(read: InputReader, env: NodeJS.ProcessEnv)
   if (warmup !== undefined) preferences.instanceWarmup = warmup;
   if (checkpointPercentages) preferences.checkpointPercentages = checkpointPercentages;
   if (checkpointDelay !== undefined) preferences.checkpointDelay = checkpointDelay;
-  const bakeTime = p.integer('bake-time', undefined, 0, MAX_SECONDS);
+  const bakeTime = p.integer('refresh-bake-time', undefined, 0, MAX_SECONDS);
   if (bakeTime !== undefined) preferences.bakeTime = bakeTime;
   if (alarms.length > 0) preferences.alarms = alarms;
   const scaleInProtected = p.optional('scale-in-protected-instances');
