@@ -6,6 +6,7 @@ import type { ActionDeps } from './actions/runtime';
 import { inputReader, parseArgs } from './cli/args';
 import { terminalDeps } from './cli/terminal';
 import { ConfigurationError } from './core/errors';
+import { describeProxy } from './core/proxy';
 
 interface Command {
   summary: string;
@@ -185,6 +186,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       throw new ConfigurationError('--dry-run', 'true', `a flag of deploy and rollback only, not of ${args.command}`);
     const values = { ...args.values, ...(args.dryRun ? { 'dry-run': 'true' } : {}) };
     const { deps, outputs } = terminalDeps(inputReader(values, command.inputs, env), env);
+    const proxy = describeProxy();
+    if (proxy) deps.logger.info(proxy);
     // With --json, stdout carries the JSON only: whatever the steps print (docker's build output among it) goes to stderr.
     const restoreStdout = args.json ? stdoutToStderr() : () => {};
     let result: unknown;

@@ -3,6 +3,7 @@ import { type Clock, systemClock } from '../core/clock';
 import { ConfigurationError, DeployError } from '../core/errors';
 import type { InputReader } from '../core/input';
 import { flatGroups, type Logger } from '../core/logger';
+import { describeProxy } from '../core/proxy';
 
 /** Everything an action's main.ts touches outside itself, passed in so tests can replace any of it. */
 export interface ActionDeps {
@@ -53,7 +54,11 @@ export function actionDeps(): ActionDeps {
 /** Runs an action's main and turns whatever it throws into one clear failure line. */
 export async function runAction(main: (deps: ActionDeps) => Promise<void>): Promise<void> {
   try {
-    await main(actionDeps());
+    const deps = actionDeps();
+    // Once per step, before any request: a proxy the user did not expect (a runner image's HTTPS_PROXY) shows here.
+    const proxy = describeProxy();
+    if (proxy) deps.logger.info(proxy);
+    await main(deps);
   } catch (error) {
     if (error instanceof ConfigurationError || error instanceof DeployError) {
       core.setFailed(error.message);
