@@ -5,6 +5,7 @@ import { type InputReader, inputParser } from '../../core/input';
 import { commitContextFromEnv, commitOf, imageTags } from '../../core/tags';
 import { validateCommitSha, validateRegion, validateRepositoryName } from '../../core/validate';
 import type { CacheMode } from '../../docker/docker';
+import { parseMaskAccountId } from '../account-mask';
 
 export interface BuildPushInputs {
   repository: string;
@@ -24,6 +25,8 @@ export interface BuildPushInputs {
   push: boolean;
   /** The docker CLI: a command name looked up on PATH, or a path. */
   docker: string;
+  /** mask-aws-account-id: the account ID of the registry is masked in the log. */
+  maskAwsAccountId: boolean;
 }
 
 const platformPattern = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
@@ -82,6 +85,7 @@ export function parseBuildPushInputs(read: InputReader, env: NodeJS.ProcessEnv, 
     tagMutability: p.oneOf('tag-mutability', ['MUTABLE', 'IMMUTABLE'] as const, 'MUTABLE'),
     push: p.boolean('push', true),
     docker,
+    maskAwsAccountId: parseMaskAccountId(p),
   };
   if (dockerfile !== undefined) inputs.dockerfile = dockerfile;
   if (target !== undefined) inputs.target = target;

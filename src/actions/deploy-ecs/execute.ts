@@ -9,6 +9,7 @@ import { undoDeploy } from '../../deploy/rollback';
 import { expectedVersionFor, verifyNewVersion } from '../../deploy/verify';
 import { openTarget, POST_STATE } from '../../targets';
 import type { Target, TargetDeployResult } from '../../targets/target';
+import { maskAccountIds } from '../account-mask';
 import { targetContext } from '../compose';
 import type { ActionDeps } from '../runtime';
 import type { DeployEcsInputs } from './inputs';
@@ -40,6 +41,13 @@ export async function execute(
   inputs: DeployEcsInputs,
   services: DeployEcsServices = {},
 ): Promise<void> {
+  maskAccountIds(
+    deps,
+    inputs.maskAwsAccountId,
+    JSON.stringify(inputs.target),
+    inputs.image.uri,
+    serializeRecord(inputs.record),
+  );
   const ecr = services.ecr ?? ecrClient(inputs.region, deps.env);
   const target =
     services.target ?? (await openTarget(inputs.target, targetContext(deps, inputs.region, ecr, services)));

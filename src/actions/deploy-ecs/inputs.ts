@@ -8,6 +8,7 @@ import { parseDigestUri, validateEnvironment, validateRegion } from '../../core/
 import { type ExpectedVersion, parseExpectedVersion } from '../../deploy/verify';
 import type { EcsExpressSettings, EcsOnBusy, EcsSettings, TaskDefinitionFile } from '../../targets/ecs/settings';
 import type { ImageByDigest } from '../../targets/target';
+import { parseMaskAccountId } from '../account-mask';
 import { parseVerifyTimings } from '../health-check/inputs';
 
 /** The two ECS target kinds, as deploy-ecs (and the all-in-one and rollback actions) parse them. */
@@ -33,6 +34,8 @@ export interface DeployEcsInputs {
   /** The record given as input, or a new one for this commit. */
   record: DeployRecord;
   environment?: string;
+  /** mask-aws-account-id: the account IDs of the ARNs and the registry are masked in the log. */
+  maskAwsAccountId: boolean;
 }
 
 const NAME = /^[A-Za-z0-9_-]{1,255}$/;
@@ -330,5 +333,6 @@ export function parseDeployEcsInputs(read: InputReader, env: NodeJS.ProcessEnv):
     rollbackOnFailure: p.boolean('rollback-on-failure', true),
     record,
     ...(environment ? { environment } : {}),
+    maskAwsAccountId: parseMaskAccountId(p),
   };
 }

@@ -60,6 +60,7 @@ const BUILD_INPUTS = [
   'skip-if-exists',
   'cache',
   'create-repository',
+  'mask-aws-account-id',
 ];
 const TARGETS = ['apprunner', 'asg', 'ecs', 'ecs-express'] as const;
 const TARGETS_ACCEPTED = '"apprunner", "asg", "ecs" or "ecs-express"';
