@@ -1,5 +1,5 @@
 import { accountIdsIn } from '../core/account-id';
-import type { InputParser } from '../core/input';
+import { type InputParser, inputParser } from '../core/input';
 import type { ActionDeps } from './runtime';
 
 /** The input's name, as aws-actions/configure-aws-credentials spells it. */
@@ -31,4 +31,21 @@ export function maskAccountIds(
     done.add(id);
     deps.setSecret(id);
   }
+}
+
+/**
+ * The masking of a post step, which parses no inputs: the runner hands it the main step's inputs (INPUT_*) and state
+ * (STATE_*), and those hold the ARNs and registry hosts the main step knew; `known` adds what it read otherwise.
+ */
+export function maskInPostStep(deps: Pick<ActionDeps, 'getInput' | 'setSecret' | 'env'>, ...known: string[]): void {
+  let enabled = true;
+  try {
+    enabled = parseMaskAccountId(inputParser(deps.getInput));
+  } catch {
+    // A value the main step refused already: masking is the safe reading.
+  }
+  const given = Object.entries(deps.env)
+    .filter(([name]) => name.startsWith('INPUT_') || name.startsWith('STATE_'))
+    .map(([, value]) => value);
+  maskAccountIds(deps, enabled, ...given, ...known);
 }

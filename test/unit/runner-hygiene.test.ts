@@ -23,6 +23,7 @@ import { post as pipelinePost } from '../../src/actions/pipeline-post/main';
 import { parsePromoteInputs } from '../../src/actions/promote/inputs';
 import { run as promote } from '../../src/actions/promote/main';
 import { parseRefreshAsgInputs } from '../../src/actions/refresh-asg/inputs';
+import { post as refreshAsgPost } from '../../src/actions/refresh-asg-post/main';
 import { parseRollbackInputs } from '../../src/actions/rollback/inputs';
 import type { ActionDeps } from '../../src/actions/runtime';
 import { accountIdsIn } from '../../src/core/account-id';
@@ -216,6 +217,23 @@ describe('mask-aws-account-id', () => {
     await buildPushPost(after.deps, { docker: after.docker });
     expect(after.events[0]).toBe(`mask ${ACCOUNT}`);
     expect(after.events[1]).toContain(`Logged out of ${REGISTRY}`);
+  });
+
+  it("the post steps mask the accounts their main step's inputs and state name, before they log anything", async () => {
+    for (const post of [pipelinePost, refreshAsgPost]) {
+      const after = step({ 'mask-aws-account-id': 'true' }, {});
+      after.deps.env = {
+        ...after.deps.env,
+        'INPUT_SERVICE-ARN': APPRUNNER_ARN,
+        STATE_PREVIOUS: '210987654321.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:0',
+      };
+      await post(after.deps, {});
+      expect(after.events.slice(0, 2)).toEqual([`mask ${ACCOUNT}`, 'mask 210987654321']);
+    }
+    const unmasked = step({}, {});
+    unmasked.deps.env = { ...unmasked.deps.env, 'INPUT_SERVICE-ARN': APPRUNNER_ARN };
+    await pipelinePost(unmasked.deps, {});
+    expect(unmasked.events.filter((e) => e.startsWith('mask '))).toEqual([]);
   });
 
   it('promote masks the account of the registry ECR names before it writes the image output', async () => {

@@ -1,6 +1,5 @@
-import { inputParser } from '../../core/input';
 import { type Docker, execDocker, lastErrorLine, logoutArgs } from '../../docker/docker';
-import { maskAccountIds, parseMaskAccountId } from '../account-mask';
+import { maskInPostStep } from '../account-mask';
 import type { ActionDeps } from '../runtime';
 
 /** What the step that ran `docker login` saves for its post step: only that registry is logged out, with that CLI. */
@@ -22,13 +21,7 @@ export async function logOutOfRegistry(deps: ActionDeps, docker?: Docker): Promi
     deps.logger.debug('No docker logout: this job did not log in to ECR (no image was pushed from here).');
     return;
   }
-  let mask = true;
-  try {
-    mask = parseMaskAccountId(inputParser(deps.getInput));
-  } catch {
-    // A value the main step refused already: masking is the safe reading.
-  }
-  maskAccountIds(deps, mask, registry);
+  maskInPostStep(deps, registry);
   const executable = deps.getState(LOGIN_STATE.docker) || 'docker';
   const advice =
     `its ECR login may stay in this runner's docker config for up to 12 hours; run \`docker logout ${registry}\` ` +

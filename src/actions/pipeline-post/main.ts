@@ -1,6 +1,7 @@
 import { reportAbandoned } from '../../deploy/cancellation';
 import type { Docker } from '../../docker/docker';
 import { POST_STATE, settleAbandoned } from '../../targets';
+import { maskInPostStep } from '../account-mask';
 import { logOutOfRegistry } from '../build-push/registry-logout';
 import type { ActionDeps } from '../runtime';
 
@@ -17,6 +18,7 @@ export interface PipelinePostServices {
  * Then, whatever happened, docker is logged out of the ECR registry the build logged in to.
  */
 export async function post(deps: ActionDeps, services: PipelinePostServices = {}): Promise<void> {
+  maskInPostStep(deps);
   try {
     const kind = deps.getState(POST_STATE.targetKind);
     if (!kind) return;
