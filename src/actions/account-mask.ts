@@ -1,5 +1,6 @@
 import { accountIdsIn } from '../core/account-id';
-import { type InputParser, inputParser } from '../core/input';
+import { type InputParser, type InputReader, inputParser } from '../core/input';
+import type { Logger } from '../core/logger';
 import type { ActionDeps } from './runtime';
 
 /** The input's name, as aws-actions/configure-aws-credentials spells it. */
@@ -38,14 +39,37 @@ export function maskAccountIds(
  * (STATE_*), and those hold the ARNs and registry hosts the main step knew; `known` adds what it read otherwise.
  */
 export function maskInPostStep(deps: Pick<ActionDeps, 'getInput' | 'setSecret' | 'env'>, ...known: string[]): void {
-  let enabled = true;
-  try {
-    enabled = parseMaskAccountId(inputParser(deps.getInput));
-  } catch {
-    // A value the main step refused already: masking is the safe reading.
-  }
+  const enabled = masksAccountIds(deps.getInput);
   const given = Object.entries(deps.env)
     .filter(([name]) => name.startsWith('INPUT_') || name.startsWith('STATE_'))
     .map(([, value]) => value);
   maskAccountIds(deps, enabled, ...given, ...known);
+}
+
+/** Whether the step masks account IDs; a value that is not a boolean reads as yes (its parser then fails the step). */
+export function masksAccountIds(read: InputReader): boolean {
+  try {
+    return parseMaskAccountId(inputParser(read));
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * A logger that masks the account IDs a line names before it prints the line: the net under the explicit calls, for
+ * ARNs known only from AWS's answers and errors (a task definition of another account, an AccessDenied naming the
+ * caller's role).
+ */
+export function maskingLogger(logger: Logger, deps: Pick<ActionDeps, 'setSecret'>): Logger {
+  const masked = (message: string) => {
+    maskAccountIds(deps, true, message);
+    return message;
+  };
+  return {
+    info: (m) => logger.info(masked(m)),
+    warning: (m) => logger.warning(masked(m)),
+    error: (m) => logger.error(masked(m)),
+    debug: (m) => logger.debug(masked(m)),
+    group: (title, fn) => logger.group(masked(title), fn),
+  };
 }

@@ -12,6 +12,7 @@ import {
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
+import { maskingLogger } from '../../src/actions/account-mask';
 import { parseBuildPushInputs } from '../../src/actions/build-push/inputs';
 import { run as buildPush } from '../../src/actions/build-push/main';
 import { post as buildPushPost } from '../../src/actions/build-push-post/main';
@@ -306,6 +307,28 @@ describe('mask-aws-account-id', () => {
     expect(() => parse(read({ ...valid, 'mask-aws-account-id': 'sometimes' }))).toThrow(
       new ConfigurationError('mask-aws-account-id', 'sometimes', '"true" or "false"'),
     );
+  });
+
+  it('masks an account that only an AWS answer names before the line naming it is printed', () => {
+    const printed: string[] = [];
+    const secrets: string[] = [];
+    const logger = maskingLogger(
+      {
+        info: (m) => printed.push(`${secrets.length} masked: ${m}`),
+        warning: (m) => printed.push(`${secrets.length} masked: warning: ${m}`),
+        error: () => undefined,
+        debug: () => undefined,
+        group: (_title, fn) => fn(),
+      },
+      { setSecret: (value) => secrets.push(value) },
+    );
+    logger.info('Registered arn:aws:ecs:us-east-1:444455556666:task-definition/web:8');
+    logger.warning('User: arn:aws:sts::444455556666:assumed-role/deploy/gha is not authorized');
+    expect(secrets).toEqual(['444455556666']);
+    expect(printed).toEqual([
+      '1 masked: Registered arn:aws:ecs:us-east-1:444455556666:task-definition/web:8',
+      '1 masked: warning: User: arn:aws:sts::444455556666:assumed-role/deploy/gha is not authorized',
+    ]);
   });
 
   it('finds the account in registry hosts and ARNs of every partition, and nowhere else', () => {
