@@ -20,6 +20,7 @@ export const DEPLOY_INPUTS = [
   'repository',
   'environment',
   'region',
+  'mask-aws-account-id',
   'service-arn',
   'asg-name',
   ...ECS_INPUTS,
@@ -72,6 +73,7 @@ export const ROLLBACK_INPUTS = [
   'repository',
   'to-sha',
   'region',
+  'mask-aws-account-id',
   'github-token',
   'boot-tag',
   'health-url',
@@ -131,7 +133,7 @@ const commands: Record<string, Command> = {
   },
   promote: {
     summary: 'Point tags at an image already in ECR (by tag or digest) without pulling or pushing it.',
-    inputs: ['repository', 'source', 'tags', 'region'],
+    inputs: ['repository', 'source', 'tags', 'region', 'mask-aws-account-id'],
     // Loaded when run: each command loads only the AWS clients it uses, after its arguments were checked.
     run: async (deps) => (await import(/* webpackMode: "eager" */ './actions/promote/main')).run(deps),
   },
