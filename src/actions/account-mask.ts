@@ -61,15 +61,15 @@ export function masksAccountIds(read: InputReader): boolean {
  * caller's role).
  */
 export function maskingLogger(logger: Logger, deps: Pick<ActionDeps, 'setSecret'>): Logger {
-  const masked = (message: string) => {
+  const checked = (message: string) => {
     maskAccountIds(deps, true, message);
     return message;
   };
   return {
-    info: (m) => logger.info(masked(m)),
-    warning: (m) => logger.warning(masked(m)),
-    error: (m) => logger.error(masked(m)),
-    debug: (m) => logger.debug(masked(m)),
-    group: (title, fn) => logger.group(masked(title), fn),
+    info: (m) => logger.info(checked(m)),
+    warning: (m) => logger.warning(checked(m)),
+    error: (m) => logger.error(checked(m)),
+    debug: (m) => logger.debug(checked(m)),
+    group: (title, fn) => logger.group(checked(title), fn),
   };
 }

@@ -18,7 +18,9 @@ export function rememberLogin(deps: Pick<ActionDeps, 'saveState'>, registry: str
 export async function logOutOfRegistry(deps: ActionDeps, docker?: Docker): Promise<void> {
   const registry = deps.getState(LOGIN_STATE.registry);
   if (!registry) {
-    deps.logger.debug('No docker logout: this job did not log in to ECR (no image was pushed from here).');
+    deps.logger.debug(
+      'No docker logout: this job did not log in to ECR (the image was reused, or the step ended before the login).',
+    );
     return;
   }
   maskInPostStep(deps, registry);
