@@ -6,6 +6,7 @@ import type { ActionDeps } from './actions/runtime';
 import { inputReader, parseArgs } from './cli/args';
 import { terminalDeps } from './cli/terminal';
 import { ConfigurationError } from './core/errors';
+import { describeProxy } from './core/proxy';
 
 interface Command {
   summary: string;
@@ -20,6 +21,7 @@ export const DEPLOY_INPUTS = [
   'environment',
   'service',
   'region',
+  'mask-aws-account-id',
   'service-arn',
   'asg-name',
   ...ECS_INPUTS,
@@ -83,6 +85,7 @@ export const ROLLBACK_INPUTS = [
   'repository',
   'to-sha',
   'region',
+  'mask-aws-account-id',
   'github-token',
   'boot-tag',
   'health-url',
@@ -143,7 +146,7 @@ const commands: Record<string, Command> = {
   },
   promote: {
     summary: 'Point tags at an image already in ECR (by tag or digest) without pulling or pushing it.',
-    inputs: ['repository', 'source', 'tags', 'region'],
+    inputs: ['repository', 'source', 'tags', 'region', 'mask-aws-account-id'],
     // Loaded when run: each command loads only the AWS clients it uses, after its arguments were checked.
     run: async (deps) => (await import(/* webpackMode: "eager" */ './actions/promote/main')).run(deps),
   },
@@ -198,6 +201,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       throw new ConfigurationError('--dry-run', 'true', `a flag of deploy and rollback only, not of ${args.command}`);
     const values = { ...args.values, ...(args.dryRun ? { 'dry-run': 'true' } : {}) };
     const { deps, outputs } = terminalDeps(inputReader(values, command.inputs, env), env);
+    const proxy = describeProxy();
+    if (proxy) deps.logger.info(proxy);
     // With --json, stdout carries the JSON only: whatever the steps print (docker's build output among it) goes to stderr.
     const restoreStdout = args.json ? stdoutToStderr() : () => {};
     let result: unknown;

@@ -3,6 +3,8 @@ import { type Clock, systemClock } from '../core/clock';
 import { ConfigurationError, DeployError } from '../core/errors';
 import type { InputReader } from '../core/input';
 import { flatGroups, type Logger } from '../core/logger';
+import { describeProxy } from '../core/proxy';
+import { maskAccountIds, maskingLogger, masksAccountIds } from './account-mask';
 
 /** Everything an action's main.ts touches outside itself, passed in so tests can replace any of it. */
 export interface ActionDeps {
@@ -52,15 +54,26 @@ export function actionDeps(): ActionDeps {
 
 /** Runs an action's main and turns whatever it throws into one clear failure line. */
 export async function runAction(main: (deps: ActionDeps) => Promise<void>): Promise<void> {
+  const base = actionDeps();
+  // mask-aws-account-id: every line of the step (and its failure) is searched for account IDs before it is printed.
+  const masking = masksAccountIds(base.getInput);
+  const deps = masking ? { ...base, logger: maskingLogger(base.logger, base) } : base;
+  const fail = (message: string) => {
+    maskAccountIds(deps, masking, message);
+    core.setFailed(message);
+  };
   try {
-    await main(actionDeps());
+    // Once per step, before any request: a proxy the user did not expect (a runner image's HTTPS_PROXY) shows here.
+    const proxy = describeProxy();
+    if (proxy) deps.logger.info(proxy);
+    await main(deps);
   } catch (error) {
     if (error instanceof ConfigurationError || error instanceof DeployError) {
-      core.setFailed(error.message);
+      fail(error.message);
     } else {
       const e = error as Error;
-      core.debug(e?.stack ?? String(error));
-      core.setFailed(`Unexpected error: ${e?.message ?? String(error)}`);
+      deps.logger.debug(e?.stack ?? String(error));
+      fail(`Unexpected error: ${e?.message ?? String(error)}`);
     }
   }
   // Pending SDK sockets or the signal listeners must not keep a finished step alive.

@@ -5,6 +5,7 @@ import { systemClock } from './clock';
 import { DeployError } from './errors';
 import { type Logger, silentLogger } from './logger';
 import { formatDuration, PollTimeoutError, poll } from './poller';
+import { proxyAgents } from './proxy';
 import { redactUrl } from './redact';
 
 /** What a healthy answer looks like, and how long to keep asking. */
@@ -162,6 +163,10 @@ function get(
     return Promise.reject(new Error(`unsupported protocol ${url.protocol}`));
   }
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  // Through HTTPS_PROXY / HTTP_PROXY unless NO_PROXY lists the host: a service behind a corporate proxy is reached
+  // the way the runner reaches anything else.
+  const agents = proxyAgents();
+  const agent = agents && (url.protocol === 'https:' ? agents.httpsAgent : agents.httpAgent);
   return new Promise((settle, fail) => {
     let overall: NodeJS.Timeout | undefined;
     const resolve = (value: { status: number; body: Buffer; location?: string }) => {
@@ -178,6 +183,7 @@ function get(
         method: 'GET',
         headers: { 'user-agent': 'aws-deploy-kit-health-check', accept: '*/*' },
         timeout: timeoutMs,
+        ...(agent ? { agent } : {}),
         ...(signal ? { signal } : {}),
       },
       (res: IncomingMessage) => {

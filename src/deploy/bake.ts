@@ -18,7 +18,7 @@ export function parseAlarmSelector(input: string, entries: readonly string[]): A
   for (const entry of entries) {
     const prefix = entry.endsWith('*');
     const name = prefix ? entry.slice(0, -1) : entry;
-    if (name === '' || name.length > 255 || name.includes('*') || /[\u0000-\u001f]/.test(name)) {
+    if (name === '' || name.length > 255 || name.includes('*') || [...name].some((c) => c.charCodeAt(0) < 32)) {
       throw new ConfigurationError(
         input,
         entry,
@@ -80,7 +80,8 @@ export async function alarmBaseline(context: BakeContext, selector: AlarmSelecto
     );
   }
   const unmatched = selector.prefixes.filter((p) => !states.some((s) => s.name.startsWith(p)));
-  for (const prefix of unmatched) context.logger.warning(`No CloudWatch alarm name starts with "${prefix}": it watches nothing.`);
+  for (const prefix of unmatched)
+    context.logger.warning(`No CloudWatch alarm name starts with "${prefix}": it watches nothing.`);
   const alreadyInAlarm = states.filter((s) => s.state === 'ALARM').map((s) => s.name);
   if (alreadyInAlarm.length > 0) {
     context.logger.warning(
@@ -88,9 +89,7 @@ export async function alarmBaseline(context: BakeContext, selector: AlarmSelecto
         'An alarm that is in ALARM for another reason cannot tell whether this version is bad.',
     );
   }
-  context.logger.info(
-    `Alarms to watch: ${states.map((s) => `${s.name} (${s.state})`).join(', ') || '(none found)'}.`,
-  );
+  context.logger.info(`Alarms to watch: ${states.map((s) => `${s.name} (${s.state})`).join(', ') || '(none found)'}.`);
   return { selector, states, alreadyInAlarm };
 }
 

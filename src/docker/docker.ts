@@ -90,6 +90,11 @@ export function loginArgs(registry: string, username: string): string[] {
   return ['login', '--username', username, '--password-stdin', registry];
 }
 
+/** Removes the registry's credentials from the docker config (or its credential store). */
+export function logoutArgs(registry: string): string[] {
+  return ['logout', registry];
+}
+
 export type CacheMode = 'registry' | 'gha' | 'none';
 
 /** What to build, independent of how. */

@@ -168,6 +168,32 @@ describe('build-push bundle against the sandbox', () => {
     expect(run.exitCode).toBe(1);
     expect(run.errors[0]).toMatch(/session token has expired \(ExpiredTokenException\)\. Renew the credentials/);
   });
+
+  it("its post step logs docker out of the registry: the runner's docker config no longer holds the ECR login", async () => {
+    const host = sandbox.registry.host;
+    const configFile = join(sandbox.env().DOCKER_CONFIG ?? '', 'config.json');
+    const auths = () => JSON.parse(readFileSync(configFile, 'utf8')).auths ?? {};
+    sandbox.ecr.createRepository('web-logout', 'MUTABLE');
+    const main = await buildPush({ repository: 'web-logout' }, commit(7));
+    expect(main.exitCode).toBe(0);
+    expect(auths()).toHaveProperty([host]);
+
+    // As the runner runs a post step: its own process, the main step's state, the same inputs and environment.
+    const post = await runBundle('build-push-post', {
+      inputs: { repository: 'web-logout' },
+      env: { ...sandbox.env(), PATH: `${shim.dir}:${process.env.PATH}` },
+      state: main.state,
+      secrets: [sandbox.registry.password, Buffer.from(`AWS:${sandbox.registry.password}`).toString('base64')],
+    });
+    expect(post.exitCode).toBe(0);
+    expect(post.warnings).toEqual([]);
+    expect(post.log).toContain(`Logged out of ${host}: the docker config no longer holds this job's ECR login.`);
+    expect(dockerInvocations()).toContain(`logout ${host}`);
+    expect(auths()).not.toHaveProperty([host]);
+    expect(readFileSync(configFile, 'utf8')).not.toContain(
+      Buffer.from(`AWS:${sandbox.registry.password}`).toString('base64'),
+    );
+  });
 });
 
 /**

@@ -76,4 +76,45 @@ describe('health-check bundle', () => {
     expect(run.exitCode).toBe(1);
     expect(run.errors[0]).toMatch(/^Input 'url' has an invalid value "localhost:8080\/health"/);
   });
+
+  it('goes through HTTP_PROXY, says so once with the credentials hidden, and straight to NO_PROXY hosts', async () => {
+    const service = await serve((_req, res) => res.end('a1b2c3d'));
+    const port = new URL(service).port;
+    // A forward proxy that reaches the one local service whatever host a request names: web.test resolves nowhere
+    // else, so an answer for it came through the proxy.
+    const seen: string[] = [];
+    const proxy = await serve((req, res) => {
+      seen.push(`${req.method} ${req.url} ${req.headers['proxy-authorization'] ?? ''}`.trim());
+      fetch(`${service}${new URL(req.url ?? '/').pathname}`)
+        .then(async (answer) => {
+          res.writeHead(answer.status);
+          res.end(await answer.text());
+        })
+        .catch(() => res.writeHead(502).end());
+    });
+    const secret = 'pr0xy-pass';
+    const run = await runBundle('health-check', {
+      inputs: { url: `http://web.test:${port}/version`, 'expected-version': 'a1b2c3d', 'consecutive-successes': '1' },
+      env: { HTTP_PROXY: proxy.replace('http://', `http://deploy:${secret}@`), NO_PROXY: '.internal' },
+      secrets: [secret],
+    });
+    expect(run.exitCode).toBe(0);
+    expect(seen).toEqual([
+      `GET http://web.test:${port}/version Basic ${Buffer.from(`deploy:${secret}`).toString('base64')}`,
+    ]);
+    const said = run.log.split('\n').filter((line) => line.startsWith('Proxy for AWS and health-check requests'));
+    expect(said).toEqual([
+      `Proxy for AWS and health-check requests: https direct, http through http://***@${proxy.slice(7)}/ (HTTP_PROXY); ` +
+        'direct to loopback addresses and to NO_PROXY (.internal).',
+    ]);
+
+    const bypassed = await runBundle('health-check', {
+      inputs: { url: `http://web.internal:${port}/version`, 'timeout-minutes': '0.01', 'interval-seconds': '0.2' },
+      env: { HTTP_PROXY: proxy, NO_PROXY: '.internal' },
+    });
+    // Straight to web.internal, which resolves nowhere: the name fails, and the proxy saw nothing more.
+    expect(bypassed.exitCode).toBe(1);
+    expect(bypassed.errors[0]).toMatch(/ENOTFOUND|EAI_AGAIN/);
+    expect(seen).toHaveLength(1);
+  });
 });

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { docker } from '../../sandbox/docker';
 import { type Sandbox, startSandbox } from '../../sandbox/index';
 import { runBundle } from '../../sandbox/run-bundle';
@@ -184,5 +186,33 @@ describe('the all-in-one action against the sandbox', () => {
     expect(run.exitCode).toBe(1);
     expect(run.errors[0]).toMatch(/^Input 'environment' has an invalid value "staging;x"/);
     expect(sandbox.aws.calls.length).toBe(callsBefore);
+  });
+
+  it('with mask-aws-account-id masks the account before any line names it; the post step logs docker out', async () => {
+    const shaG = 'dddddddddddddddddddddddddddddddddddddd77';
+    const account = /:(\d{12}):/.exec(serviceArn)?.[1] as string;
+    const run = await pipeline(shaG, { 'mask-aws-account-id': 'true' });
+    expect(run.exitCode).toBe(0);
+    const lines = run.log.split('\n');
+    const masked = lines.indexOf(`::add-mask::${account}`);
+    expect(masked).toBeGreaterThanOrEqual(0);
+    expect(lines.findIndex((line) => line.includes(account) && !line.startsWith('::add-mask::'))).toBeGreaterThan(
+      masked,
+    );
+
+    const host = sandbox.registry.host;
+    const config = join(sandbox.env().DOCKER_CONFIG ?? '', 'config.json');
+    const auths = () => JSON.parse(readFileSync(config, 'utf8')).auths ?? {};
+    expect(run.state['ecr-registry']).toBe(host);
+    expect(auths()).toHaveProperty([host]);
+    const post = await runBundle('pipeline-post', {
+      inputs: { 'mask-aws-account-id': 'true' },
+      env: sandbox.env(),
+      state: run.state,
+    });
+    expect(post.exitCode).toBe(0);
+    expect(post.warnings).toEqual([]);
+    expect(post.log).toContain(`Logged out of ${host}: the docker config no longer holds this job's ECR login.`);
+    expect(auths()).not.toHaveProperty([host]);
   });
 });

@@ -127,6 +127,7 @@ function inputs(overrides: Partial<DeployEcsInputs> = {}): DeployEcsInputs {
     healthIntervalMs: 50,
     consecutiveSuccesses: 2,
     rollbackOnFailure: true,
+    maskAwsAccountId: false,
     record: newRecord(SHA),
     ...overrides,
   };

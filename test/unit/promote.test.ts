@@ -66,6 +66,7 @@ describe('promote inputs', () => {
       region: 'us-east-1',
       source: DIGEST,
       tags: ['a', 'b'],
+      maskAwsAccountId: false,
     });
   });
 });

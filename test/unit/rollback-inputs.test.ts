@@ -21,6 +21,7 @@ it('reads an App Runner rollback: region from the ARN, /health checked by defaul
     health: expect.objectContaining({ url: '/health', expectedStatus: 200, intervalMs: 5000, timeoutMs: 300_000 }),
     timeoutMs: 30 * 60_000,
     dryRun: false,
+    maskAwsAccountId: false,
   });
 });
 

@@ -26,10 +26,12 @@ import {
   pushArgs,
   secretEnv,
 } from '../../docker/docker';
+import { maskAccountIds } from '../account-mask';
 import type { StepResult } from '../compose';
 import type { ActionDeps } from '../runtime';
 import { builderFor, checkEngine, driverNeeds } from './engine';
 import type { BuildPushInputs } from './inputs';
+import { rememberLogin } from './registry-logout';
 
 /** Replaceable parts, for tests: the ECR client, the docker CLI and the working directory. */
 export interface BuildPushServices {
@@ -84,7 +86,7 @@ export async function execute(
   const record = newRecord(inputs.commit, { service: inputs.service.name, run: runFromEnv(deps.env) });
   try {
     const result = await inPhase(record, 'build', deps.clock, () =>
-      buildOrReuse(inputs, { client, docker, buildx, deps }),
+      buildOrReuse(inputs, { client, docker, executable, buildx, deps }),
     );
     const phase = record.phases.at(-1);
     if (phase) phase.detail = result.reused ? `reused ${inputs.tags[0]}: nothing built` : 'built and pushed';
@@ -108,7 +110,7 @@ export async function execute(
 
 async function buildOrReuse(
   inputs: BuildPushInputs,
-  ctx: { client: ECRClient; docker: Docker; buildx: Promise<boolean>; deps: ActionDeps },
+  ctx: { client: ECRClient; docker: Docker; executable: string; buildx: Promise<boolean>; deps: ActionDeps },
 ): Promise<BuildResult> {
   const { client, docker, deps } = ctx;
   const logger = deps.logger;
@@ -116,6 +118,7 @@ async function buildOrReuse(
   const [shaTag, ...extraTags] = inputs.tags as [string, ...string[]];
 
   const repo = await ensureRepository(client, inputs, logger);
+  maskAccountIds(deps, inputs.maskAwsAccountId, repo.uri);
   const registry = repo.uri.split('/')[0] ?? '';
 
   if (inputs.push && (inputs.skipIfExists || repo.mutability !== 'MUTABLE')) {
@@ -149,6 +152,8 @@ async function buildOrReuse(
   await dockerOrFail(docker, `log in to ${login.registry}`, loginArgs(login.registry, login.username), {
     input: login.password,
   });
+  // The post step logs out of exactly this registry, with this CLI.
+  rememberLogin(deps, login.registry, ctx.executable);
 
   const ref = (tag: string) => `${registry}/${repository}:${tag}`;
   const spec: BuildSpec = {

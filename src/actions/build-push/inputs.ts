@@ -6,6 +6,7 @@ import { resolveService, type Service } from '../../core/service';
 import { commitContextFromEnv, commitOf, imageTags } from '../../core/tags';
 import { validateCommitSha, validateRegion, validateRepositoryName } from '../../core/validate';
 import type { CacheMode } from '../../docker/docker';
+import { parseMaskAccountId } from '../account-mask';
 import { type BuildFeatures, parseBuildFeatures } from './build-features';
 
 export interface BuildPushInputs extends BuildFeatures {
@@ -28,6 +29,8 @@ export interface BuildPushInputs extends BuildFeatures {
   push: boolean;
   /** The docker CLI: a command name looked up on PATH, or a path. */
   docker: string;
+  /** mask-aws-account-id: the account ID of the registry is masked in the log. */
+  maskAwsAccountId: boolean;
 }
 
 const platformPattern = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
@@ -88,6 +91,7 @@ export function parseBuildPushInputs(read: InputReader, env: NodeJS.ProcessEnv, 
     push: p.boolean('push', true),
     docker,
     ...parseBuildFeatures(p, read, env, cwd),
+    maskAwsAccountId: parseMaskAccountId(p),
   };
   if (dockerfile !== undefined) inputs.dockerfile = dockerfile;
   if (target !== undefined) inputs.target = target;

@@ -5,6 +5,7 @@ import type { PollDelays } from '../../core/poller';
 import { serializeRecord } from '../../core/record';
 import { deployAppRunner } from '../../targets/apprunner/deploy';
 import type { AppRunnerDeployResult } from '../../targets/apprunner/types';
+import { maskAccountIds } from '../account-mask';
 import type { ActionDeps } from '../runtime';
 import type { DeployAppRunnerInputs } from './inputs';
 
@@ -20,6 +21,7 @@ export async function execute(
   inputs: DeployAppRunnerInputs,
   services: DeployAppRunnerServices = {},
 ): Promise<void> {
+  maskAccountIds(deps, inputs.maskAwsAccountId, inputs.serviceArn, inputs.image, serializeRecord(inputs.record));
   const client = services.client ?? appRunnerClient(inputs.region, deps.env);
   const result = await deployAppRunner(
     { client, clock: deps.clock, logger: deps.logger, signal: deps.signal },

@@ -6,6 +6,7 @@ import { commitContextFromEnv, commitOf } from '../../core/tags';
 import { validateAppRunnerServiceArn, validateRegion } from '../../core/validate';
 import { parseImageReference } from '../../targets/apprunner/image-reference';
 import type { AppRunnerOnBusy, VerifyOptions } from '../../targets/apprunner/types';
+import { parseMaskAccountId } from '../account-mask';
 import { parseHealthInputs } from '../health-check/inputs';
 
 export interface DeployAppRunnerInputs {
@@ -20,6 +21,8 @@ export interface DeployAppRunnerInputs {
   record: DeployRecord;
   verify?: VerifyOptions;
   rollbackOnFailure: boolean;
+  /** mask-aws-account-id: the account IDs of the service ARN and the registry are masked in the log. */
+  maskAwsAccountId: boolean;
 }
 
 /** Parses and checks every input before any AWS call. */
@@ -74,5 +77,6 @@ export function parseDeployAppRunnerInputs(read: InputReader, env: NodeJS.Proces
     record,
     ...(verify ? { verify } : {}),
     rollbackOnFailure,
+    maskAwsAccountId: parseMaskAccountId(p),
   };
 }

@@ -9,6 +9,7 @@ import { undoDeploy } from '../../deploy/rollback';
 import { expectedVersionFor, verifyNewVersion } from '../../deploy/verify';
 import { openTarget, POST_STATE } from '../../targets';
 import type { Target, TargetDeployResult } from '../../targets/target';
+import { maskAccountIds } from '../account-mask';
 import { bakeStep } from '../bake-step';
 import { targetContext } from '../compose';
 import type { ActionDeps } from '../runtime';
@@ -41,6 +42,13 @@ export async function execute(
   inputs: DeployEcsInputs,
   services: DeployEcsServices = {},
 ): Promise<void> {
+  maskAccountIds(
+    deps,
+    inputs.maskAwsAccountId,
+    JSON.stringify(inputs.target),
+    inputs.image.uri,
+    serializeRecord(inputs.record),
+  );
   const ecr = services.ecr ?? ecrClient(inputs.region, deps.env);
   const target =
     services.target ?? (await openTarget(inputs.target, targetContext(deps, inputs.region, ecr, services)));
@@ -62,7 +70,11 @@ export async function execute(
   if (!failure && !deps.signal.aborted) {
     record.outcome = 'in-progress';
     failure = await verify(deps, inputs, target, record, deployed);
-    if (!failure && !deps.signal.aborted) failure = await baking.watch(record).then(() => undefined, (e: unknown) => e as Error);
+    if (!failure && !deps.signal.aborted)
+      failure = await baking.watch(record).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
     if (failure && !deps.signal.aborted) await undo(deps, inputs, target, record, deployed, failure.message);
     else if (!failure) record.outcome = 'succeeded';
   } else if (failure && !deployed.cancelled && !deps.signal.aborted && deployed.needsRollback) {

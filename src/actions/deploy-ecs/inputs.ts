@@ -4,12 +4,13 @@ import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
 import { type DeployRecord, newRecord, parseRecord, runFromEnv } from '../../core/record';
 import { stampService } from '../../core/service';
-import { type BakeInputs, parseBakeInputs } from '../bake-step';
 import { commitContextFromEnv, commitOf } from '../../core/tags';
 import { parseDigestUri, validateEnvironment, validateRegion } from '../../core/validate';
 import { type ExpectedVersion, parseExpectedVersion } from '../../deploy/verify';
 import type { EcsExpressSettings, EcsOnBusy, EcsSettings, TaskDefinitionFile } from '../../targets/ecs/settings';
 import type { ImageByDigest } from '../../targets/target';
+import { parseMaskAccountId } from '../account-mask';
+import { type BakeInputs, parseBakeInputs } from '../bake-step';
 import { parseVerifyTimings } from '../health-check/inputs';
 
 /** The two ECS target kinds, as deploy-ecs (and the all-in-one and rollback actions) parse them. */
@@ -37,6 +38,8 @@ export interface DeployEcsInputs {
   environment?: string;
   /** `alarms` and `bake-time`: watched after the verification. */
   bake: BakeInputs;
+  /** mask-aws-account-id: the account IDs of the ARNs and the registry are masked in the log. */
+  maskAwsAccountId: boolean;
 }
 
 const NAME = /^[A-Za-z0-9_-]{1,255}$/;
@@ -337,5 +340,6 @@ export function parseDeployEcsInputs(read: InputReader, env: NodeJS.ProcessEnv):
     rollbackOnFailure: p.boolean('rollback-on-failure', true),
     record,
     ...(environment ? { environment } : {}),
+    maskAwsAccountId: parseMaskAccountId(p),
   };
 }

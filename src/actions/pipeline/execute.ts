@@ -19,6 +19,7 @@ import type { Docker } from '../../docker/docker';
 import type { GitHubClient } from '../../github/client';
 import { openTarget, POST_STATE } from '../../targets';
 import type { ImageByDigest, Target, TargetDeployResult } from '../../targets/target';
+import { maskAccountIds } from '../account-mask';
 import { bakeStep } from '../bake-step';
 import { execute as buildPush } from '../build-push/execute';
 import { innerStep, targetContext } from '../compose';
@@ -49,6 +50,8 @@ export async function execute(
   inputs: PipelineInputs,
   services: PipelineServices = {},
 ): Promise<void> {
+  // Before anything is logged: the ARNs of the target name the account; the build masks its registry's.
+  maskAccountIds(deps, inputs.build.maskAwsAccountId, JSON.stringify(inputs.target));
   const ecr = services.ecr ?? ecrClient(inputs.region, deps.env);
   const context = targetContext(deps, inputs.region, ecr, services);
   const target = await openTarget(inputs.target, context);
@@ -278,6 +281,7 @@ async function plan(deps: ActionDeps, inputs: PipelineInputs, ecr: ECRClient, ta
       : `  image    build and push ${inputs.repository}:${commitTag(commit)}`,
   );
   const deploy = await target.planDeploy(inputs.repository);
+  maskAccountIds(deps, inputs.build.maskAwsAccountId, deploy.line, deploy.running);
   log.info(`  deploy   ${deploy.line}`);
   if (inputs.bake.bakeSeconds > 0)
     log.info(

@@ -10,8 +10,8 @@ import {
   validateTag,
 } from '../../core/validate';
 import { type TargetSpec, targetCapabilities } from '../../targets';
-import { imageIndexInput } from '../build-push/build-features';
 import { type BakeInputs, parseBakeInputs } from '../bake-step';
+import { imageIndexInput } from '../build-push/build-features';
 import { type BuildPushInputs, parseBuildPushInputs } from '../build-push/inputs';
 import { parseDeployAppRunnerInputs } from '../deploy-apprunner/inputs';
 import { parseDeployEcsInputs, parseEcsTargetName } from '../deploy-ecs/inputs';
@@ -75,6 +75,7 @@ const BUILD_INPUTS = [
   'sbom',
   'no-cache',
   'pull',
+  'mask-aws-account-id',
 ];
 const TARGETS = ['apprunner', 'asg', 'ecs', 'ecs-express'] as const;
 const TARGETS_ACCEPTED = '"apprunner", "asg", "ecs" or "ecs-express"';

@@ -2,6 +2,7 @@ import type { ECRClient } from '@aws-sdk/client-ecr';
 import { describeRepository, ecrClient, promoteImage } from '../../aws/ecr';
 import { DeployError } from '../../core/errors';
 import { code } from '../../core/markdown';
+import { maskAccountIds } from '../account-mask';
 import type { ActionDeps } from '../runtime';
 import type { PromoteInputs } from './inputs';
 
@@ -20,6 +21,7 @@ export async function execute(deps: ActionDeps, inputs: PromoteInputs, services:
         'Check the repository and region inputs (build-push creates the repository with create-repository: true).',
     );
   }
+  maskAccountIds(deps, inputs.maskAwsAccountId, repo.uri);
   const result = await promoteImage(client, {
     repository: inputs.repository,
     source: inputs.source,

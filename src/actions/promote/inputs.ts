@@ -1,6 +1,7 @@
 import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
 import { validateDigest, validateRegion, validateRepositoryName, validateTag } from '../../core/validate';
+import { parseMaskAccountId } from '../account-mask';
 
 export interface PromoteInputs {
   repository: string;
@@ -8,6 +9,8 @@ export interface PromoteInputs {
   /** A tag or a `sha256:` digest. */
   source: string;
   tags: string[];
+  /** mask-aws-account-id: the account ID of the registry is masked in the log. */
+  maskAwsAccountId: boolean;
 }
 
 export function parsePromoteInputs(read: InputReader, env: NodeJS.ProcessEnv): PromoteInputs {
@@ -23,5 +26,5 @@ export function parsePromoteInputs(read: InputReader, env: NodeJS.ProcessEnv): P
     if (!tags.includes(tag)) tags.push(tag);
   }
   if (tags.length === 0) throw new ConfigurationError('tags', '', 'one or more target tags, one per line');
-  return { repository, region, source, tags };
+  return { repository, region, source, tags, maskAwsAccountId: parseMaskAccountId(p) };
 }

@@ -2,6 +2,7 @@ import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import { reportAbandoned } from '../../deploy/cancellation';
 import { settleAbandoned } from '../../targets/asg/target';
+import { maskInPostStep } from '../account-mask';
 import type { ActionDeps } from '../runtime';
 
 /** Replaceable parts, for tests. */
@@ -17,6 +18,7 @@ export interface RefreshAsgPostServices {
  * previous image, and says what runs now and the command that finishes the rollback, in the log and the summary.
  */
 export async function post(deps: ActionDeps, services: RefreshAsgPostServices = {}): Promise<void> {
+  maskInPostStep(deps);
   const found = await settleAbandoned(deps, services);
   if (found) await reportAbandoned(deps, 'refresh-asg', found);
 }

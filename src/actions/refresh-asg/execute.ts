@@ -9,6 +9,7 @@ import { cancelledSummary } from '../../deploy/cancellation';
 import { AsgCancelledError } from '../../targets/asg/cancel';
 import type { AsgDeployResult } from '../../targets/asg/deploy';
 import { asgClients, CLIENTS, nothingReplaced, refreshGroup } from '../../targets/asg/target';
+import { maskAccountIds } from '../account-mask';
 import { targetContext } from '../compose';
 import type { ActionDeps } from '../runtime';
 import type { RefreshAsgInputs } from './inputs';
@@ -31,6 +32,7 @@ export async function execute(
   inputs: RefreshAsgInputs,
   services: RefreshAsgServices = {},
 ): Promise<void> {
+  maskAccountIds(deps, inputs.maskAwsAccountId, inputs.image?.uri, serializeRecord(inputs.record));
   const context = targetContext(deps, inputs.region, services.ecr ?? ecrClient(inputs.region, deps.env), {
     clients: {
       ...(services.autoscaling ? { [CLIENTS.autoscaling]: services.autoscaling } : {}),

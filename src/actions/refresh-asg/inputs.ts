@@ -1,12 +1,13 @@
 import { ConfigurationError } from '../../core/errors';
 import { type InputReader, inputParser } from '../../core/input';
 import { type DeployRecord, newRecord, parseRecord, runFromEnv } from '../../core/record';
-import { parseAlarmSelector } from '../../deploy/bake';
 import { stampService } from '../../core/service';
 import { commitContextFromEnv, commitOf } from '../../core/tags';
 import { parseDigestUri, validateRegion, validateRepositoryName, validateTag } from '../../core/validate';
+import { parseAlarmSelector } from '../../deploy/bake';
 import { type AsgOnBusy, DEFAULT_MIN_HEALTHY_PERCENTAGE, type RefreshPreferences } from '../../targets/asg/refresh';
 import { checkPreferencesFitTimeout } from '../../targets/asg/refresh-plan';
+import { parseMaskAccountId } from '../account-mask';
 
 export interface RefreshAsgInputs {
   asgName: string;
@@ -25,6 +26,8 @@ export interface RefreshAsgInputs {
   /** undefined: verify when the group has target groups. */
   verifyTargetGroups?: boolean;
   record: DeployRecord;
+  /** mask-aws-account-id: the account ID of the image's registry is masked in the log. */
+  maskAwsAccountId: boolean;
 }
 
 const MAX_SECONDS = 172_800;
@@ -183,6 +186,7 @@ export function parseRefreshAsgInputs(read: InputReader, env: NodeJS.ProcessEnv)
     timeoutMs: (p.integer('timeout-minutes', 30, 1, 360) ?? 30) * 60_000,
     cancelOnAbort: p.boolean('cancel-on-abort', true),
     record,
+    maskAwsAccountId: parseMaskAccountId(p),
   };
   if (inputs.wait) checkPreferencesFitTimeout(preferences, inputs.timeoutMs);
   if (image) inputs.image = image;

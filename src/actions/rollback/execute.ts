@@ -10,6 +10,7 @@ import { expectedVersionFor } from '../../deploy/verify';
 import { describeGitHubError, type GitHubClient, type RepoRef, repoFrom, runUrlFrom } from '../../github/client';
 import { findPreviousGoodDeployment, recordDeployment } from '../../github/deployments';
 import { openTarget } from '../../targets';
+import { maskAccountIds } from '../account-mask';
 import { githubFor, targetContext } from '../compose';
 import type { ActionDeps } from '../runtime';
 import type { RollbackInputs } from './inputs';
@@ -36,6 +37,7 @@ export async function execute(
 ): Promise<void> {
   if (inputs.token) deps.setSecret(inputs.token);
   const { logger } = deps;
+  maskAccountIds(deps, inputs.maskAwsAccountId, JSON.stringify(inputs.target));
   const ecr = services.ecr ?? ecrClient(inputs.region, deps.env);
   const context = targetContext(deps, inputs.region, ecr, services);
   const target = await openTarget(inputs.target, context);
@@ -47,6 +49,7 @@ export async function execute(
         'Check repository and region.',
     );
   }
+  maskAccountIds(deps, inputs.maskAwsAccountId, repositoryInfo.uri);
   const current = await target.current(inputs.repository);
   const repo = repoFrom(deps.env);
   const octokit = await githubClient(deps, inputs, repo, services.github);

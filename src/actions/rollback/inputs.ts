@@ -13,6 +13,7 @@ import {
 import { type ExpectedVersion, parseExpectedVersion } from '../../deploy/verify';
 import type { TargetSpec } from '../../targets';
 import type { VerifyOptions } from '../../targets/target';
+import { parseMaskAccountId } from '../account-mask';
 import { parseEcsTargetName } from '../deploy-ecs/inputs';
 import { parseHealthInputs } from '../health-check/inputs';
 
@@ -38,6 +39,8 @@ export interface RollbackInputs {
   expectedVersion?: ExpectedVersion;
   timeoutMs: number;
   dryRun: boolean;
+  /** mask-aws-account-id: the account IDs of the target's ARNs and the registry are masked in the log. */
+  maskAwsAccountId: boolean;
 }
 
 // The health-check input names as this action spells them.
@@ -166,6 +169,7 @@ export function parseRollbackInputs(read: InputReader, env: NodeJS.ProcessEnv): 
     bootTag,
     timeoutMs: p.number('timeout-minutes', 30, 0.1, 360) * 60_000,
     dryRun: p.boolean('dry-run', false),
+    maskAwsAccountId: parseMaskAccountId(p),
   };
   if (toSha) inputs.toSha = toSha;
   if (health) inputs.health = health;

@@ -73,7 +73,7 @@ function durationParts(p: RefreshPreferences, warmupPart?: string): string {
         (p.checkpointDelay === undefined ? '(checkpoint-delay is empty: AWS waits 3600 s)' : '(checkpoint-delay)'),
     );
   }
-  if (p.bakeTime) parts.push(`bake-time ${p.bakeTime} s`);
+  if (p.bakeTime) parts.push(`refresh-bake-time ${p.bakeTime} s`);
   if (warmupPart) parts.push(warmupPart);
   return parts.join(' + ');
 }
@@ -84,7 +84,7 @@ function refuse(timeoutMs: number, seconds: number, parts: string): Configuratio
     'timeout-minutes',
     String(Math.round(timeoutMs / 60_000)),
     `at least ${minutes} minutes: the instance refresh cannot end sooner than ${formatDuration(seconds * 1000)} ` +
-      `(${parts}). Raise timeout-minutes (at most 360), or shorten checkpoint-delay / bake-time / instance-warmup`,
+      `(${parts}). Raise timeout-minutes (at most 360), or shorten checkpoint-delay / refresh-bake-time / instance-warmup`,
   );
 }
 

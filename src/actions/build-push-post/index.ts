@@ -1,0 +1,4 @@
+import { runAction } from '../runtime';
+import { post } from './main';
+
+void runAction(post);
