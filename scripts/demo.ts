@@ -1,6 +1,8 @@
 // npm run demo: the whole pipeline against the local sandbox, on a machine with no AWS or GitHub account. v1 and v2
 // go to an App Runner service, a 3-instance Auto Scaling group, a 3-task ECS service and an ECS Express service, a
-// broken v3 is rolled back automatically on each, then a manual rollback returns each to v1. Every version the demo claims is checked against what the services serve.
+// broken v3 is rolled back automatically on each, then a manual rollback returns each to v1; last, a v4 that passes its
+// health check but answers 5xx to real traffic is rolled back by the bake's CloudWatch alarm. Every version the demo
+// claims is checked against what the services serve.
 // `npm run demo -- --verbose` also prints each action's own log.
 
 import { startSandbox } from '../sandbox/index';
@@ -37,7 +39,7 @@ async function main(): Promise<number> {
       `registry       https://${sandbox.registry.host} (docker-registry, TLS + basic auth: the ECR data plane)`,
     );
     detail(out, `image engine   ${sandbox.engine?.env.DOCKER_HOST ?? '(none)'} (podman, driven by the docker CLI)`);
-    detail(out, `AWS emulator   ${sandbox.aws.endpoint} (ECR, App Runner, EC2 Auto Scaling, ELBv2, ECS)`);
+    detail(out, `AWS emulator   ${sandbox.aws.endpoint} (ECR, App Runner, EC2 Auto Scaling, ELBv2, ECS, CloudWatch)`);
     detail(out, `GitHub API     ${sandbox.github.apiUrl} (deployments, pull requests, comments)`);
     detail(out, `actions run    under ${actionNode()}, as a GitHub runner runs them`);
 

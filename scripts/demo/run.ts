@@ -2,6 +2,7 @@
 // Express service, a broken v3 rolled back automatically on each, then a manual rollback to v1. Each printed claim is checked against what the services serve.
 import { createHash } from 'node:crypto';
 import type { Sandbox } from '../../sandbox/index';
+import { bakeAct } from './bake-act';
 import { ClaimMismatch, checkAppRunner, checkBootTag, checkEcs, checkGroup, checkUrl } from './checks';
 import { detail, framed, heading, type Printer, seconds, short, table } from './print';
 import {
@@ -242,6 +243,9 @@ export async function runDemo(
   let last: StepRun | undefined;
   for (const target of others) last = await deployStep(ctx, 'v3 (broken)', target, v3, { ...broken, reused: true });
   for (const target of ['apprunner', ...others] as Target[]) await rollbackStep(ctx, 'manual rollback', target, v1, v3);
+  const v4 = commitSha('v4');
+  const baked = await bakeAct(sandbox, world, out, v4, v1);
+  ctx.rows.push({ step: 'v4 (5xx under traffic)', target: 'ecs', commit: v4, ...baked });
 
   const comments = sandbox.github.repo(GITHUB_REPOSITORY).comments.map((c) => c.body);
   return { rows: ctx.rows, commits, world, summary: last?.run.summary ?? '', comments };
@@ -250,7 +254,15 @@ export async function runDemo(
 /** The closing part of the demo's output: the table of steps, then the rendered job summary and PR comments. */
 export function printResult(out: Printer, result: DemoResult): void {
   const version = (sha: string) =>
-    sha === result.commits.v1 ? 'v1' : sha === result.commits.v2 ? 'v2' : sha === result.commits.v3 ? 'v3' : sha;
+    sha === result.commits.v1
+      ? 'v1'
+      : sha === result.commits.v2
+        ? 'v2'
+        : sha === result.commits.v3
+          ? 'v3'
+          : sha === commitSha('v4')
+            ? 'v4'
+            : sha;
   heading(
     out,
     `Job summary of the last deploy (v3 to the ECS Express service, ${EXPRESS_ENVIRONMENT}): the markdown GitHub renders`,

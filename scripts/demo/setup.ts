@@ -50,6 +50,8 @@ export function speedUp(sandbox: Sandbox): void {
   };
   // ECS: tasks start in 150 ms, a task failing /health is stopped after 2 s; a "minute" of bake lasts 200 ms.
   sandbox.ecs.timing = { ...sandbox.ecs.timing, taskStartMs: 150, healthCheckMs: 100, unhealthyAfterMs: 2_000 };
+  // CloudWatch: a 60-second alarm period lasts 1.2 s.
+  sandbox.cloudwatch.timing.secondMs = 20;
 }
 
 export async function setUp(sandbox: Sandbox, out: Printer, commits: string[]): Promise<DemoWorld> {

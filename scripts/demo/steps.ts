@@ -72,8 +72,18 @@ async function timed(work: () => Promise<BundleRun>): Promise<StepRun> {
   return { run, record, ms: Date.now() - started };
 }
 
-/** The all-in-one action (root action.yml) deploying commit `sha`, built with VERSION=<sha> plus `buildArgs`. */
-export function deploy(sandbox: Sandbox, world: DemoWorld, target: Target, sha: string, buildArgs: string[] = []) {
+/**
+ * The all-in-one action (root action.yml) deploying commit `sha`, built with VERSION=<sha> plus `buildArgs`; `extra`
+ * adds inputs (the bake's `alarms` and `bake-time`).
+ */
+export function deploy(
+  sandbox: Sandbox,
+  world: DemoWorld,
+  target: Target,
+  sha: string,
+  buildArgs: string[] = [],
+  extra: Record<string, string> = {},
+) {
   const lb = servedAt(world, target);
   const group = {
     ...(lb ? { 'health-url': `${lb}/health` } : {}),
@@ -91,6 +101,7 @@ export function deploy(sandbox: Sandbox, world: DemoWorld, target: Target, sha: 
         'timeout-minutes': '2',
         ...FAST_HEALTH,
         ...group,
+        ...extra,
       },
       env: env(sandbox, sha),
       secrets: secrets(sandbox),

@@ -2,7 +2,7 @@ import { type Sandbox, startSandbox } from '../../sandbox/index';
 import { ClaimMismatch, checkAppRunner, checkBootTag, checkEcs, checkGroup, checkUrl } from '../../scripts/demo/checks';
 import { type DemoResult, printResult, runDemo } from '../../scripts/demo/run';
 
-// The whole demo: sixteen bundle runs against one sandbox (a few minutes on two cores).
+// The whole demo: seventeen bundle runs against one sandbox (a few minutes on two cores).
 let sandbox: Sandbox;
 let result: DemoResult;
 const printed: string[] = [];
@@ -27,13 +27,16 @@ describe('npm run demo', () => {
       ...targets.map((t) => ['v2', t, v2, 'succeeded', v2]),
       ...targets.map((t) => ['v3 (broken)', t, v3, 'rolled-back', v2]),
       ...targets.map((t) => ['manual rollback', t, v1, 'succeeded', v1]),
+      // Passes its verification, answers 5xx to real traffic: the bake's alarm rolls it back.
+      ['v4 (5xx under traffic)', 'ecs', expect.stringMatching(/^[0-9a-f]{40}$/), 'rolled-back', v1],
     ]);
     // Every deploy after App Runner's came later for its commit: the image was reused, and the demo says so.
     expect(
       printed.filter((line) => line.startsWith('  image    reused') && line.endsWith('nothing built')),
     ).toHaveLength(9);
-    // App Runner 4, the group 4 x 2 (instances and boot tag), the ECS service 4, the Express service 4.
-    expect(printed.filter((line) => line.startsWith('  checked ✓'))).toHaveLength(4 + 8 + 4 + 4);
+    // App Runner 4, the group 4 x 2 (instances and boot tag), the ECS service 4 + the bake act, the Express service 4.
+    expect(printed.filter((line) => line.startsWith('  checked ✓'))).toHaveLength(4 + 8 + 5 + 4);
+    expect(printed.join('\n')).toMatch(/ {2}bake {5}web-5xx went into ALARM at \S+: Threshold Crossed/);
   });
 
   it('shows the last deploy as its job summary and its sticky pull-request comment', () => {

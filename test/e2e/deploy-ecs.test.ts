@@ -8,11 +8,10 @@ import {
   type RegisterTaskDefinitionCommandInput,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
-import { docker } from '../../sandbox/docker';
 import type { CreateEcsServiceOptions } from '../../sandbox/emulator/ecs/index';
 import { type Sandbox, startSandbox } from '../../sandbox/index';
 import { type BundleRun, RUNNER_CANCEL, runBundle } from '../../sandbox/run-bundle';
-import { sampleAppContext } from '../../sandbox/sample-app';
+import { pushSampleVersions } from '../../sandbox/sample-app';
 import { poll } from '../../src/core/poller';
 import { parseRecord } from '../../src/core/record';
 
@@ -36,20 +35,14 @@ beforeAll(async () => {
   Object.assign(process.env, sandbox.aws.clientEnv());
   ecs = new ECSClient({});
   sandbox.ecr.createRepository('app');
-  const { host, user, password } = sandbox.registry;
-  await docker(['login', '--username', user, '--password-stdin', host], sandbox.env(), password);
-  const context = await sampleAppContext();
-  for (const [name, sha] of Object.entries(commits) as [Commit, string][]) {
-    const tag = `${host}/app:sha-${sha}`;
-    const health = name === 'c3' ? ['--build-arg', 'HEALTH=fail'] : [];
-    // --no-cache: podman's cache ignores a changed --build-arg that only feeds ENV.
-    await docker(
-      ['build', '--no-cache', '-t', tag, '--build-arg', `VERSION=${sha}`, ...health, context],
-      sandbox.env(),
-    );
-    await docker(['push', tag], sandbox.env());
-    digests[name] = (await sandbox.registry.client.manifest('app', `sha-${sha}`))!.digest;
-  }
+  Object.assign(
+    digests,
+    await pushSampleVersions(sandbox, 'app', {
+      c1: { sha: commits.c1 },
+      c2: { sha: commits.c2 },
+      c3: { sha: commits.c3, buildArgs: ['HEALTH=fail'] },
+    }),
+  );
 }, 300_000);
 
 afterAll(async () => {

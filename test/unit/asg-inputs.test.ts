@@ -109,7 +109,12 @@ describe('refresh-asg inputs', () => {
     [{ 'standby-instances': 'Refresh' }, 'standby-instances', /"Terminate", "Ignore", "Wait"/],
     [{ 'checkpoint-percentages': '50,100' }, 'timeout-minutes', /at least 60 minutes.*checkpoint-delay is empty/],
     [
-      { 'checkpoint-percentages': '20,50', 'checkpoint-delay': '900', 'refresh-bake-time': '600', 'timeout-minutes': '35' },
+      {
+        'checkpoint-percentages': '20,50',
+        'checkpoint-delay': '900',
+        'refresh-bake-time': '600',
+        'timeout-minutes': '35',
+      },
       'timeout-minutes',
       /at least 40 minutes.*2 checkpoint\(s\) of checkpoint-percentages × 900 s \(checkpoint-delay\) \+ refresh-bake-time 600 s/,
     ],

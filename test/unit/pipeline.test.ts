@@ -9,7 +9,8 @@ import {
   ListOperationsCommand,
   UpdateServiceCommand,
 } from '@aws-sdk/client-apprunner';
-import { DescribeImagesCommand, DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeImagesCommand, DescribeRepositoriesCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { run } from '../../src/actions/pipeline/main';
 import type { ActionDeps } from '../../src/actions/runtime';
@@ -31,6 +32,7 @@ const ARN = 'arn:aws:apprunner:us-east-1:123456789012:service/web/0123456789abcd
 
 const ecr = mockClient(ECRClient);
 const apprunner = mockClient(AppRunnerClient);
+const cloudwatch = mockClient(CloudWatchClient);
 
 const workspace = mkdtempSync(join(tmpdir(), 'adk-pipeline-'));
 const bin = join(workspace, 'bin');
@@ -65,6 +67,7 @@ beforeEach(() => {
   onProbe = undefined;
   ecr.reset();
   apprunner.reset();
+  cloudwatch.reset();
   ecr.on(DescribeRepositoriesCommand).resolves({
     repositories: [{ repositoryName: 'web', repositoryUri: `${REGISTRY}/web`, imageTagMutability: 'MUTABLE' }],
   });
@@ -147,7 +150,10 @@ async function pipeline(inputs: Record<string, string> = {}, controller = new Ab
   try {
     await run(deps, {
       ecr: new ECRClient({ region: 'us-east-1' }),
-      clients: { apprunner: new AppRunnerClient({ region: 'us-east-1' }) },
+      clients: {
+        apprunner: new AppRunnerClient({ region: 'us-east-1' }),
+        cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
+      },
       docker,
       cwd: workspace,
       pollDelays: { minDelayMs: 1, maxDelayMs: 5 },
@@ -214,6 +220,42 @@ describe('the all-in-one action', () => {
     );
     expect(result.summaries.join('\n')).toContain('cancelled');
     expect(result.logger.lines.join('\n')).not.toContain('Rolling back');
+  });
+
+  it('bakes after the verification: an alarm going into ALARM rolls back, and the pointers stay where they were', async () => {
+    const alarm = (state: 'OK' | 'ALARM') => ({
+      MetricAlarms: [
+        { AlarmName: 'web-5xx', StateValue: state, StateReason: `${state} now`, StateUpdatedTimestamp: new Date(0) },
+      ],
+    });
+    cloudwatch
+      .on(DescribeAlarmsCommand)
+      .resolvesOnce(alarm('OK')) // before the deploy
+      .resolvesOnce(alarm('OK')) // first look of the bake
+      .resolves(alarm('ALARM'));
+    const result = await pipeline({ alarms: 'web-5xx', 'bake-time': '30' });
+    expect(result.outputs.outcome).toBe('rolled-back');
+    expect(updates()).toEqual([NEW, OLD]);
+    expect(result.record.phases.map((p) => [p.name, p.status])).toEqual([
+      ['build', 'succeeded'],
+      ['deploy', 'succeeded'],
+      ['verify', 'succeeded'],
+      ['bake', 'failed'],
+      ['rollback', 'succeeded'],
+    ]);
+    expect(result.record.bake?.fired).toEqual({ name: 'web-5xx', reason: 'ALARM now', at: '1970-01-01T00:00:00.000Z' });
+    // Not verified for good: nothing was promoted (no pointer tag moved).
+    expect(ecr.commandCalls(PutImageCommand)).toEqual([]);
+    expect(result.summaries.join('\n')).toContain('🚨 `web-5xx` went into ALARM');
+  });
+
+  it('refuses a bake longer than timeout-minutes, or without alarms, before any AWS call', async () => {
+    for (const inputs of [{ alarms: 'web-5xx', 'bake-time': '700', 'timeout-minutes': '10' }, { 'bake-time': '60' }]) {
+      const result = await pipeline(inputs);
+      expect(result.error).toBeInstanceOf(ConfigurationError);
+    }
+    expect(ecr.calls()).toEqual([]);
+    expect(cloudwatch.calls()).toEqual([]);
   });
 
   it('checks every input before any AWS call', async () => {

@@ -4,6 +4,7 @@ import { DeployError } from '../../core/errors';
 import { facts, quote } from '../../core/markdown';
 import type { PollDelays } from '../../core/poller';
 import { type DeployRecord, recordCancelled, recordImageOf, serializeRecord } from '../../core/record';
+import { describeBake } from '../../deploy/bake';
 import { cancelledSummary } from '../../deploy/cancellation';
 import { undoDeploy } from '../../deploy/rollback';
 import { expectedVersionFor, verifyNewVersion } from '../../deploy/verify';
@@ -208,6 +209,7 @@ function summary(inputs: DeployEcsInputs, target: Target, deployed: TargetDeploy
         ? `${record.health.healthy ? 'healthy' : 'unhealthy'} after ${record.health.attempts} attempt(s)`
         : undefined,
     ),
+    ...optional('Bake', describeBake(record)),
     ['Outcome', record.outcome],
   ];
   return `### ECS deploy: ${record.outcome}\n\n${facts(rows)}\n${record.error ? `\n${quote(record.error)}\n` : ''}`;
