@@ -1,3 +1,4 @@
+import { formatDuration } from '../core/poller';
 import { type DeployRecord, type Outcome, parseRecord } from '../core/record';
 import { recordBelongsTo, type Service } from '../core/service';
 import type { GitHubClient, RepoRef } from './client';
@@ -237,11 +238,15 @@ function statusDescription(record: DeployRecord): string {
       return running ? `${short}: ${running.name} in progress` : `${short}: starting`;
     }
     case 'succeeded':
-      return `${short} is live`;
+      return record.bake && !record.bake.fired
+        ? `${short} is live: verified, and baked ${formatDuration(record.bake.seconds * 1000)} with no alarm`
+        : `${short} is live`;
     case 'failed':
       return `${short} failed${record.error ? `: ${record.error}` : ''}`;
-    case 'rolled-back':
-      return `${short} failed and was rolled back${record.previous?.commit ? ` to ${record.previous.commit.slice(0, 7)}` : ''}`;
+    case 'rolled-back': {
+      const why = record.bake?.fired ? ` (alarm ${record.bake.fired.name} fired during the bake)` : '';
+      return `${short} failed${why} and was rolled back${record.previous?.commit ? ` to ${record.previous.commit.slice(0, 7)}` : ''}`;
+    }
     case 'rollback-failed':
       return `${short} failed and the rollback failed too: check the environment`;
     case 'cancelled':

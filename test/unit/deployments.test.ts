@@ -276,3 +276,33 @@ describe('services of one environment', () => {
     ).resolves.toBeUndefined();
   });
 });
+
+describe('the bake in the deployment status', () => {
+  const state = (id: number) => github.repo('octo-org/web').latestStatus(id);
+
+  it('says a version baked cleanly, or which alarm fired during the bake', async () => {
+    const baked = {
+      ...record(shas[1]!, 'succeeded', '7'),
+      bake: { seconds: 300, alarms: [{ name: 'web-5xx', state: 'OK' }], alreadyInAlarm: [] },
+    };
+    const good = await recordDeployment(octokit, repo, baked, { environment: 'staging' });
+    expect(state(good.deploymentId)?.description).toBe(
+      `${shas[1]!.slice(0, 7)} is live: verified, and baked 5m with no alarm`,
+    );
+    const fired = {
+      ...record(shas[2]!, 'rolled-back', '8'),
+      previous: { commit: shas[1]! },
+      bake: {
+        seconds: 300,
+        alarms: [{ name: 'web-5xx', state: 'ALARM' }],
+        alreadyInAlarm: [],
+        fired: { name: 'web-5xx', reason: 'Threshold Crossed', at: '2026-12-04T10:00:00Z' },
+      },
+    };
+    const bad = await recordDeployment(octokit, repo, fired, { environment: 'staging' });
+    expect(state(bad.deploymentId)).toMatchObject({
+      state: 'failure',
+      description: `${shas[2]!.slice(0, 7)} failed (alarm web-5xx fired during the bake) and was rolled back to ${shas[1]!.slice(0, 7)}`,
+    });
+  });
+});
