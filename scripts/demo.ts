@@ -1,6 +1,7 @@
 // npm run demo: the whole pipeline against the local sandbox, on a machine with no AWS or GitHub account. v1 and v2
 // go to an App Runner service, a 3-instance Auto Scaling group, a 3-task ECS service and an ECS Express service, a
-// broken v3 is rolled back automatically on each, then a manual rollback returns each to v1. Every version the demo claims is checked against what the services serve.
+// broken v3 is rolled back automatically on each, then a manual rollback returns each to v1, and an ECR cleanup
+// (a dry run, then the real one) keeps the rollback target. Every version the demo claims is checked against what the services serve.
 // `npm run demo -- --verbose` also prints each action's own log.
 
 import { startSandbox } from '../sandbox/index';

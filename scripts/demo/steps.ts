@@ -119,3 +119,38 @@ export function rollback(sandbox: Sandbox, world: DemoWorld, target: Target, toS
     }),
   );
 }
+
+/** The ecr-cleanup action over the demo's repository, keeping what the App Runner service runs now. */
+export function ecrCleanup(sandbox: Sandbox, world: DemoWorld, sha: string, inputs: Record<string, string>) {
+  return timed(() =>
+    runBundle('ecr-cleanup', {
+      inputs: {
+        ...targetInputs(world, 'apprunner'),
+        repository: REPOSITORY,
+        region: 'us-east-1',
+        'github-token': sandbox.github.token,
+        ...inputs,
+      },
+      env: { ...env(sandbox, sha), GITHUB_EVENT_NAME: 'schedule' },
+      secrets: secrets(sandbox),
+    }),
+  );
+}
+
+/** The rollback action's plan (dry-run) of a rollback of `target` to commit `toSha`. */
+export function rollbackPlan(sandbox: Sandbox, world: DemoWorld, target: Target, toSha: string, currentSha: string) {
+  return timed(() =>
+    runBundle('rollback', {
+      inputs: {
+        ...targetInputs(world, target),
+        repository: REPOSITORY,
+        region: 'us-east-1',
+        'github-token': sandbox.github.token,
+        'to-sha': toSha,
+        'dry-run': 'true',
+      },
+      env: { ...env(sandbox, currentSha), GITHUB_EVENT_NAME: 'workflow_dispatch' },
+      secrets: secrets(sandbox),
+    }),
+  );
+}
