@@ -4,7 +4,9 @@ import type { Sandbox } from '../../sandbox/index';
 import { ClaimMismatch } from './checks';
 import { detail, heading, type Printer, seconds, short, table } from './print';
 import { type DemoWorld, REPOSITORY } from './setup';
-import { ecrCleanup, rollbackPlan, type StepRun } from './steps';
+import { ecrCleanup, rollback, type StepRun } from './steps';
+
+const DRY_RUN = { 'dry-run': 'true' };
 
 interface PlannedImage {
   digest: string;
@@ -72,7 +74,7 @@ export async function cleanupAct(
 
   // v2 is what App Runner ran before the manual rollback to v1: kept (pointer previous-*, verified deployments).
   heading(out, `A rollback of App Runner to ${short(commits.v2)} (v2) after the cleanup (rollback action, dry-run)`);
-  const back = await rollbackPlan(sandbox, world, 'apprunner', commits.v2, commits.v1);
+  const back = await rollback(sandbox, world, 'apprunner', commits.v2, commits.v1, DRY_RUN);
   const image = /sha256:[0-9a-f]{64}/.exec(back.run.outputs.image ?? '')?.[0] ?? '';
   if (back.run.exitCode !== 0 || back.run.outputs.sha !== commits.v2 || image !== digest('v2'))
     throw new ClaimMismatch(
@@ -87,7 +89,7 @@ export async function cleanupAct(
   );
 
   // v3 failed everywhere and was never verified: nothing needed it, and a rollback to it is refused.
-  const refused = await rollbackPlan(sandbox, world, 'apprunner', commits.v3, commits.v1);
+  const refused = await rollback(sandbox, world, 'apprunner', commits.v3, commits.v1, DRY_RUN);
   const why = refused.run.errors.join(' ');
   if (
     refused.run.exitCode === 0 ||

@@ -99,7 +99,14 @@ export function deploy(sandbox: Sandbox, world: DemoWorld, target: Target, sha: 
 }
 
 /** The rollback action putting `target` back on the image of commit `toSha`, checking /version serves it. */
-export function rollback(sandbox: Sandbox, world: DemoWorld, target: Target, toSha: string, currentSha: string) {
+export function rollback(
+  sandbox: Sandbox,
+  world: DemoWorld,
+  target: Target,
+  toSha: string,
+  currentSha: string,
+  extra: Record<string, string> = {},
+) {
   return timed(() =>
     runBundle('rollback', {
       inputs: {
@@ -112,6 +119,7 @@ export function rollback(sandbox: Sandbox, world: DemoWorld, target: Target, toS
         'expected-version': 'sha',
         'timeout-minutes': '2',
         ...FAST_HEALTH,
+        ...extra,
       },
       // A manual rollback runs from a workflow_dispatch on the branch's head.
       env: { ...env(sandbox, currentSha), GITHUB_EVENT_NAME: 'workflow_dispatch' },
@@ -132,24 +140,6 @@ export function ecrCleanup(sandbox: Sandbox, world: DemoWorld, sha: string, inpu
         ...inputs,
       },
       env: { ...env(sandbox, sha), GITHUB_EVENT_NAME: 'schedule' },
-      secrets: secrets(sandbox),
-    }),
-  );
-}
-
-/** The rollback action's plan (dry-run) of a rollback of `target` to commit `toSha`. */
-export function rollbackPlan(sandbox: Sandbox, world: DemoWorld, target: Target, toSha: string, currentSha: string) {
-  return timed(() =>
-    runBundle('rollback', {
-      inputs: {
-        ...targetInputs(world, target),
-        repository: REPOSITORY,
-        region: 'us-east-1',
-        'github-token': sandbox.github.token,
-        'to-sha': toSha,
-        'dry-run': 'true',
-      },
-      env: { ...env(sandbox, currentSha), GITHUB_EVENT_NAME: 'workflow_dispatch' },
       secrets: secrets(sandbox),
     }),
   );
