@@ -1,8 +1,9 @@
 // npm run demo: the whole pipeline against the local sandbox, on a machine with no AWS or GitHub account. v1 and v2
 // go to an App Runner service, a 3-instance Auto Scaling group, a 3-task ECS service and an ECS Express service, a
-// broken v3 is rolled back automatically on each, then a manual rollback returns each to v1; last, a v4 that passes its
-// health check but answers 5xx to real traffic is rolled back by the bake's CloudWatch alarm. Every version the demo
-// claims is checked against what the services serve.
+// broken v3 is rolled back automatically on each, then a manual rollback returns each to v1, and an ECR cleanup
+// (a dry run, then the real one) keeps the rollback target; last, a v4 that passes its health check but answers 5xx
+// to real traffic is rolled back by the bake's CloudWatch alarm. Every version the demo claims is checked against
+// what the services serve.
 // `npm run demo -- --verbose` also prints each action's own log.
 
 import { startSandbox } from '../sandbox/index';

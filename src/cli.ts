@@ -96,12 +96,8 @@ export const ROLLBACK_INPUTS = [
   'dry-run',
 ] as const;
 
-/** The options of `aws-deploy-kit status`: `--target` and the inputs that name it add what the target runs now. */
-export const STATUS_INPUTS = [
-  'repository',
-  'region',
-  'environments',
-  'service',
+/** `target` and the inputs that name it, as the rollback action spells them. */
+const TARGET_NAMING_INPUTS = [
   'target',
   'service-arn',
   'asg-name',
@@ -110,6 +106,26 @@ export const STATUS_INPUTS = [
   'ecs-service',
   'express-service-arn',
 ] as const;
+
+/** The inputs of actions/ecr-cleanup/action.yml (a unit test keeps them in sync). */
+export const ECR_CLEANUP_INPUTS = [
+  'repository',
+  'region',
+  'github-token',
+  'keep-deployments',
+  'keep-days',
+  'keep-tags',
+  'keep-images',
+  'include-build-cache',
+  'keep-without-history',
+  'dry-run',
+  'lifecycle-policy',
+  'environment',
+  ...TARGET_NAMING_INPUTS,
+] as const;
+
+/** The options of `aws-deploy-kit status`: `--target` and the inputs that name it add what the target runs now. */
+export const STATUS_INPUTS = ['repository', 'region', 'environments', 'service', ...TARGET_NAMING_INPUTS] as const;
 
 /** Outside GitHub Actions the commit is the checkout's HEAD, unless --commit or GITHUB_SHA names one. */
 function withLocalCommit(deps: ActionDeps): ActionDeps {
@@ -150,6 +166,13 @@ const commands: Record<string, Command> = {
     // Loaded when run: each command loads only the AWS clients it uses, after its arguments were checked.
     run: async (deps) => (await import(/* webpackMode: "eager" */ './actions/promote/main')).run(deps),
   },
+  'ecr-cleanup': {
+    summary:
+      'Delete the ECR images no rollback needs (pointer tags, verified deployments, recent pushes stay). Dry run unless --dry-run=false.',
+    inputs: ECR_CLEANUP_INPUTS,
+    run: async (deps) =>
+      (await import(/* webpackMode: "eager" */ './actions/ecr-cleanup/main')).run(withTokenFromEnv(deps)),
+  },
   status: {
     summary:
       'Show what each environment runs (its deployed-<env> tag in ECR) and its rollback target; with --target, what the target runs now.',
@@ -173,8 +196,8 @@ function usage(): string {
     'Commands:',
   ];
   for (const [name, command] of Object.entries(commands)) {
-    lines.push(`  ${name.padEnd(10)} ${command.summary}`);
-    lines.push(`  ${''.padEnd(10)} options: ${command.inputs.map((i) => `--${i}`).join(' ')}`);
+    lines.push(`  ${name.padEnd(12)} ${command.summary}`);
+    lines.push(`  ${''.padEnd(12)} options: ${command.inputs.map((i) => `--${i}`).join(' ')}`);
   }
   return lines.join('\n');
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SandboxRegistry } from '../registry';
+import { checkLifecyclePolicy } from './ecr-lifecycle';
 import { AwsFault, epochSeconds } from './protocol';
 import type { ServiceDefinition } from './server';
 
@@ -40,6 +41,8 @@ export class EcrEmulator {
   readonly repositories = new Map<string, RepositoryState>();
   /** repository -> digest -> storage state of the images not ACTIVE (ECR's archive storage class). */
   private readonly storage = new Map<string, Map<string, { status: 'ARCHIVED' | 'ACTIVATING'; archivedAt: Date }>>();
+  /** repository -> its lifecycle policy text (stored, not run: nothing in the sandbox waits a day for expiry). */
+  readonly lifecyclePolicies = new Map<string, string>();
 
   constructor(private readonly registry: SandboxRegistry) {}
 
@@ -93,6 +96,8 @@ export class EcrEmulator {
         BatchDeleteImage: (p) => this.batchDeleteImage(p),
         UpdateImageStorageClass: (p) => this.updateImageStorageClass(p),
         PutImageTagMutability: (p) => this.putImageTagMutability(p),
+        PutLifecyclePolicy: (p) => this.putLifecyclePolicy(p),
+        GetLifecyclePolicy: (p) => this.getLifecyclePolicy(p),
       },
     };
   }
@@ -491,12 +496,53 @@ export class EcrEmulator {
     };
   }
 
+  private putLifecyclePolicy(p: Record<string, unknown>) {
+    const repository = requireString(p, 'repositoryName');
+    this.requireRepository(repository);
+    const text = checkLifecyclePolicy(requireString(p, 'lifecyclePolicyText'));
+    this.lifecyclePolicies.set(repository, text);
+    return { registryId: ACCOUNT_ID, repositoryName: repository, lifecyclePolicyText: text };
+  }
+
+  private getLifecyclePolicy(p: Record<string, unknown>) {
+    const repository = requireString(p, 'repositoryName');
+    this.requireRepository(repository);
+    const text = this.lifecyclePolicies.get(repository);
+    if (text === undefined)
+      throw new AwsFault(
+        'LifecyclePolicyNotFoundException',
+        `Lifecycle policy does not exist for the repository with name '${repository}' in the registry with id '${ACCOUNT_ID}'`,
+      );
+    return { registryId: ACCOUNT_ID, repositoryName: repository, lifecyclePolicyText: text };
+  }
+
+  /** digest -> the image index (manifest list) of the repository that lists it. */
+  private async listedBy(repository: string): Promise<Map<string, string>> {
+    const listed = new Map<string, string>();
+    for (const digest of await this.allDigests(repository)) {
+      const manifest = await this.registry.client.manifest(repository, digest);
+      const children = manifest
+        ? (JSON.parse(manifest.bytes.toString('utf8')) as { manifests?: unknown }).manifests
+        : [];
+      if (Array.isArray(children))
+        for (const child of children as { digest?: string }[]) if (child.digest) listed.set(child.digest, digest);
+    }
+    return listed;
+  }
+
   private async batchDeleteImage(p: Record<string, unknown>) {
     const repository = requireString(p, 'repositoryName');
     this.requireRepository(repository);
     const ids = p.imageIds as ImageId[] | undefined;
     if (!ids || ids.length === 0)
       throw new AwsFault('InvalidParameterException', "Missing required parameter 'imageIds'");
+    // The model's ImageIdentifierList: 1 to 100 members.
+    if (ids.length > 100)
+      throw new AwsFault(
+        'InvalidParameterException',
+        "Invalid parameter at 'imageIds' failed to satisfy constraint: 'Member must have length less than or equal to 100'",
+      );
+    const listedBy = await this.listedBy(repository);
     const deleted: ImageId[] = [];
     const failures = [];
     for (const id of ids) {
@@ -520,6 +566,16 @@ export class EcrEmulator {
         if (remaining.length === 0) await this.registry.client.deleteManifest(repository, digest);
         deleted.push({ imageDigest: digest, imageTag: id.imageTag });
       } else {
+        // ECR keeps a platform image while an index in the repository lists it: delete the index first.
+        const index = listedBy.get(digest);
+        if (index && (await this.registry.client.manifest(repository, index))) {
+          failures.push({
+            imageId: id,
+            failureCode: 'ImageReferencedByManifestList',
+            failureReason: `Requested image referenced by manifest list: [${index}]`,
+          });
+          continue;
+        }
         await this.registry.client.deleteManifest(repository, digest);
         deleted.push({ imageDigest: digest });
       }

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import type { Sandbox } from '../../sandbox/index';
 import { bakeAct } from './bake-act';
 import { ClaimMismatch, checkAppRunner, checkBootTag, checkEcs, checkGroup, checkUrl } from './checks';
+import { cleanupAct } from './cleanup';
 import { detail, framed, heading, type Printer, seconds, short, table } from './print';
 import {
   APPRUNNER_ENVIRONMENT,
@@ -243,6 +244,7 @@ export async function runDemo(
   let last: StepRun | undefined;
   for (const target of others) last = await deployStep(ctx, 'v3 (broken)', target, v3, { ...broken, reused: true });
   for (const target of ['apprunner', ...others] as Target[]) await rollbackStep(ctx, 'manual rollback', target, v1, v3);
+  await cleanupAct(ctx, commits);
   const v4 = commitSha('v4');
   const baked = await bakeAct(sandbox, world, out, v4, v1);
   ctx.rows.push({ step: 'v4 (5xx under traffic)', target: 'ecs', commit: v4, ...baked });

@@ -110,7 +110,14 @@ export function deploy(
 }
 
 /** The rollback action putting `target` back on the image of commit `toSha`, checking /version serves it. */
-export function rollback(sandbox: Sandbox, world: DemoWorld, target: Target, toSha: string, currentSha: string) {
+export function rollback(
+  sandbox: Sandbox,
+  world: DemoWorld,
+  target: Target,
+  toSha: string,
+  currentSha: string,
+  extra: Record<string, string> = {},
+) {
   return timed(() =>
     runBundle('rollback', {
       inputs: {
@@ -123,9 +130,27 @@ export function rollback(sandbox: Sandbox, world: DemoWorld, target: Target, toS
         'expected-version': 'sha',
         'timeout-minutes': '2',
         ...FAST_HEALTH,
+        ...extra,
       },
       // A manual rollback runs from a workflow_dispatch on the branch's head.
       env: { ...env(sandbox, currentSha), GITHUB_EVENT_NAME: 'workflow_dispatch' },
+      secrets: secrets(sandbox),
+    }),
+  );
+}
+
+/** The ecr-cleanup action over the demo's repository, keeping what the App Runner service runs now. */
+export function ecrCleanup(sandbox: Sandbox, world: DemoWorld, sha: string, inputs: Record<string, string>) {
+  return timed(() =>
+    runBundle('ecr-cleanup', {
+      inputs: {
+        ...targetInputs(world, 'apprunner'),
+        repository: REPOSITORY,
+        region: 'us-east-1',
+        'github-token': sandbox.github.token,
+        ...inputs,
+      },
+      env: { ...env(sandbox, sha), GITHUB_EVENT_NAME: 'schedule' },
       secrets: secrets(sandbox),
     }),
   );

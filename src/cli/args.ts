@@ -46,6 +46,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     }
     if (booleanFlags.has(name)) {
       if (value === 'true') flags.add(name);
+      // Said outright, `--dry-run=false` reaches the command: ecr-cleanup is a dry run unless told otherwise.
+      else if (name === 'dry-run') values[name] = value;
       continue;
     }
     values[name] = name in values ? `${values[name]}\n${value}` : value;

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { docker } from '../../sandbox/docker';
 import { type Sandbox, startSandbox } from '../../sandbox/index';
@@ -102,6 +103,41 @@ describe('the aws-deploy-kit CLI', () => {
     expect(run.code).toBe(0);
     const writes = sandbox.aws.calls.slice(before).filter((c) => !/^(Describe|List|BatchGet)/.test(c.operation));
     expect(writes).toEqual([]);
+  });
+
+  it('ecr-cleanup: refuses without the deployment history, plans a dry run, and deletes with --dry-run=false', async () => {
+    const before = sandbox.aws.calls.length;
+    const refused = await cli(['ecr-cleanup', '--repository', 'web', '--keep-days', '0']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('no github-token was given');
+    expect(refused.stderr).toContain('Set keep-without-history: true');
+    expect(sandbox.aws.calls.slice(before).map((c) => c.operation)).not.toContain('BatchDeleteImage');
+
+    // An untagged leftover: the image's manifest with an annotation added, pushed by digest (no tag).
+    const manifest = (await sandbox.registry.client.manifest('web', digest))!.bytes.toString('utf8');
+    const leftover = JSON.stringify({ ...JSON.parse(manifest), annotations: { leftover: 'yes' } });
+    const leftoverDigest = `sha256:${createHash('sha256').update(leftover).digest('hex')}`;
+    const put = await sandbox.registry.client.send(
+      'PUT',
+      `/v2/web/manifests/${leftoverDigest}`,
+      { 'content-type': JSON.parse(manifest).mediaType },
+      Buffer.from(leftover),
+    );
+    expect(put.status).toBe(201);
+
+    const args = ['ecr-cleanup', '--repository', 'web', '--keep-days', '0', '--keep-without-history', 'true'];
+    const dry = await cli(args);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('deleted-count: 0');
+    const plan = JSON.parse(/^plan: (.*)$/m.exec(dry.stdout)?.[1] ?? '{}') as { toDelete: number };
+    expect(plan.toDelete).toBe(1);
+    expect(await sandbox.registry.client.manifest('web', leftoverDigest)).toBeDefined();
+
+    const real = await cli([...args, '--dry-run=false']);
+    expect(real.code).toBe(0);
+    expect(real.stdout).toContain('deleted-count: 1');
+    expect(await sandbox.registry.client.manifest('web', leftoverDigest)).toBeUndefined();
+    expect((await sandbox.registry.client.manifest('web', 'deployed-staging'))?.digest).toBe(digest);
   });
 
   it('exits 2 with the input named on a configuration error, before any AWS call', async () => {

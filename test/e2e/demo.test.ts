@@ -2,7 +2,7 @@ import { type Sandbox, startSandbox } from '../../sandbox/index';
 import { ClaimMismatch, checkAppRunner, checkBootTag, checkEcs, checkGroup, checkUrl } from '../../scripts/demo/checks';
 import { type DemoResult, printResult, runDemo } from '../../scripts/demo/run';
 
-// The whole demo: seventeen bundle runs against one sandbox (a few minutes on two cores).
+// The whole demo: twenty-one bundle runs against one sandbox (a few minutes on two cores).
 let sandbox: Sandbox;
 let result: DemoResult;
 const printed: string[] = [];
@@ -34,9 +34,18 @@ describe('npm run demo', () => {
     expect(
       printed.filter((line) => line.startsWith('  image    reused') && line.endsWith('nothing built')),
     ).toHaveLength(9);
-    // App Runner 4, the group 4 x 2 (instances and boot tag), the ECS service 4 + the bake act, the Express service 4.
-    expect(printed.filter((line) => line.startsWith('  checked ✓'))).toHaveLength(4 + 8 + 5 + 4);
+    // App Runner 4, the group 4 x 2 (instances and boot tag), the ECS service 4 + the bake act, the Express service 4,
+    // the cleanup 4.
+    expect(printed.filter((line) => line.startsWith('  checked ✓'))).toHaveLength(4 + 8 + 5 + 4 + 4);
     expect(printed.join('\n')).toMatch(/ {2}bake {5}web-5xx went into ALARM at \S+: Threshold Crossed/);
+  });
+
+  it('cleans up ECR after a dry run, and the rollback target is still in the registry', () => {
+    const text = printed.join('\n');
+    expect(text).toMatch(/checked ✓ dry run: all \d+ images are still in the registry/);
+    expect(text).toMatch(/checked ✓ [1-9]\d* image\(s\) gone from the registry \(\d+ bytes\), \d+ still there/);
+    expect(text).toContain(`checked ✓ the rollback would go to ${result.commits.v2.slice(0, 7)} (v2)`);
+    expect(text).toContain(`checked ✓ a rollback to ${result.commits.v3.slice(0, 7)} (v3, never verified) is refused`);
   });
 
   it('shows the last deploy as its job summary and its sticky pull-request comment', () => {

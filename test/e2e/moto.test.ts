@@ -7,7 +7,9 @@ import { type Moto, startMoto } from '../../sandbox/moto';
 import { runBundle } from '../../sandbox/run-bundle';
 import { describeGroup } from '../../src/aws/autoscaling';
 import { createRepository, describeRepository, findImage, listTaggedImages, promoteImage } from '../../src/aws/ecr';
+import { deleteImages, getLifecyclePolicy, listAllImages, putLifecyclePolicy } from '../../src/aws/ecr-cleanup';
 import { targetHealth } from '../../src/aws/elbv2';
+import { lifecyclePolicyFor } from '../../src/deploy/lifecycle-policy';
 import { markVerified, readPointers } from '../../src/deploy/pointers';
 
 // A second opinion: the ECR, Auto Scaling and ELBv2 calls the toolkit makes (src/aws/*), the promote bundle and the
@@ -182,6 +184,29 @@ describe.each(['moto', 'emulator'])('ECR calls of src/aws/ecr.ts against %s', (n
     const pointers = await readPointers(client, 'web', 'prod');
     expect(pointers.current).toMatchObject({ digest: v2, commit: 'b'.repeat(40) });
     expect(pointers.previous).toMatchObject({ digest, commit: SHA });
+  });
+
+  it("the cleanup's calls: every image listed, deleted by digest, the lifecycle policy written and read back", async () => {
+    await on.upload('web', 'v3');
+    const old = await push('web', 'old', manifest('v3'), on);
+    expect((await listAllImages(client, 'web')).find((i) => i.digest === old)).toMatchObject({
+      tags: ['old'],
+      pushedAt: expect.any(Date),
+      sizeInBytes: expect.any(Number),
+    });
+    const gone = `sha256:${'0'.repeat(64)}`;
+    // An image already gone counts as deleted: ECR (and both backends) answer it with an ImageNotFound failure.
+    expect(await deleteImages(client, 'web', [old, gone])).toEqual({ deleted: [old, gone], failures: [] });
+    expect((await listAllImages(client, 'web')).map((i) => i.digest)).not.toContain(old);
+
+    expect(await getLifecyclePolicy(client, 'web')).toBeUndefined();
+    const policy = lifecyclePolicyFor({
+      untaggedDays: 30,
+      keepTags: ['latest', 'release-*'],
+      includeBuildCache: false,
+    });
+    await putLifecyclePolicy(client, 'web', JSON.stringify(policy));
+    expect(JSON.parse((await getLifecyclePolicy(client, 'web')) ?? '{}')).toEqual(policy);
   });
 });
 

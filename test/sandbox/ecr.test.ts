@@ -7,7 +7,9 @@ import {
   DescribeRepositoriesCommand,
   ECRClient,
   GetAuthorizationTokenCommand,
+  GetLifecyclePolicyCommand,
   PutImageCommand,
+  PutLifecyclePolicyCommand,
   UpdateImageStorageClassCommand,
 } from '@aws-sdk/client-ecr';
 import { docker } from '../../sandbox/docker';
@@ -603,6 +605,117 @@ describe('BatchDeleteImage', () => {
     await expect(
       ecr.send(new BatchDeleteImageCommand({ repositoryName: 'nowhere', imageIds: [{ imageTag: 'v1' }] })),
     ).rejects.toMatchObject({ name: 'RepositoryNotFoundException' });
+  });
+
+  it('refuses more than 100 image ids in one call, as the model limits the list', async () => {
+    const imageIds = Array.from({ length: 101 }, (_, i) => ({ imageTag: `t${i}` }));
+    await expect(ecr.send(new BatchDeleteImageCommand({ repositoryName: 'trash', imageIds }))).rejects.toMatchObject({
+      name: 'InvalidParameterException',
+      message: expect.stringContaining('less than or equal to 100'),
+    });
+  });
+
+  it('keeps a platform image while an index lists it (ImageReferencedByManifestList), and deletes it after the index', async () => {
+    await putImage('trash', pushed.manifest, DOCKER_MANIFEST, 'child');
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [{ mediaType: DOCKER_MANIFEST, digest: pushed.digest, size: Buffer.byteLength(pushed.manifest) }],
+    });
+    await putImage('trash', index, OCI_INDEX, 'multi');
+    const refused = await ecr.send(
+      new BatchDeleteImageCommand({ repositoryName: 'trash', imageIds: [{ imageDigest: pushed.digest }] }),
+    );
+    expect(refused.imageIds).toEqual([]);
+    expect(refused.failures?.map((f) => f.failureCode)).toEqual(['ImageReferencedByManifestList']);
+    expect(await sandbox.registry.client.manifest('trash', pushed.digest)).toBeDefined();
+
+    const both = await ecr.send(
+      new BatchDeleteImageCommand({
+        repositoryName: 'trash',
+        imageIds: [{ imageDigest: sha256(index) }, { imageDigest: pushed.digest }],
+      }),
+    );
+    expect(both).toMatchObject({
+      imageIds: [{ imageDigest: sha256(index) }, { imageDigest: pushed.digest }],
+      failures: [],
+    });
+  });
+});
+
+describe('PutLifecyclePolicy / GetLifecyclePolicy', () => {
+  const rule = (rulePriority: number, selection: Record<string, unknown>) => ({
+    rulePriority,
+    description: `rule ${rulePriority}`,
+    selection,
+    action: { type: 'expire' },
+  });
+  const untagged = (priority: number) =>
+    rule(priority, { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 7 });
+  const put = (rules: unknown[], repositoryName = 'web') =>
+    ecr.send(new PutLifecyclePolicyCommand({ repositoryName, lifecyclePolicyText: JSON.stringify({ rules }) }));
+
+  it('stores a valid policy and reads it back; a repository without one throws LifecyclePolicyNotFoundException', async () => {
+    await repositoryWithBlobs('lifecycle');
+    await expect(ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'lifecycle' }))).rejects.toMatchObject({
+      name: 'LifecyclePolicyNotFoundException',
+    });
+    const rules = [
+      rule(1, { tagStatus: 'tagged', tagPatternList: ['deployed-*'], countType: 'imageCountMoreThan', countNumber: 9 }),
+      untagged(5),
+    ];
+    const written = await put(rules, 'lifecycle');
+    expect(written).toMatchObject({ repositoryName: 'lifecycle', lifecyclePolicyText: JSON.stringify({ rules }) });
+    const read = await ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'lifecycle' }));
+    expect(JSON.parse(read.lifecyclePolicyText ?? '')).toEqual({ rules });
+  });
+
+  it.each([
+    ['two rules with one priority', [untagged(1), untagged(1)], /must be unique/],
+    [
+      'tagStatus any before another rule',
+      [rule(1, { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 5 }), untagged(2)],
+      /any must have the highest rulePriority/,
+    ],
+    [
+      'tagged without a tag list',
+      [rule(1, { tagStatus: 'tagged', countType: 'imageCountMoreThan', countNumber: 5 })],
+      /takes one of tagPatternList or tagPrefixList/,
+    ],
+    [
+      'a pattern with five wildcards',
+      [
+        rule(1, {
+          tagStatus: 'tagged',
+          tagPatternList: ['a*b*c*d*e*f'],
+          countType: 'imageCountMoreThan',
+          countNumber: 5,
+        }),
+      ],
+      /at most four wildcards/,
+    ],
+    [
+      'sinceImagePushed without countUnit',
+      [rule(1, { tagStatus: 'untagged', countType: 'sinceImagePushed', countNumber: 5 })],
+      /countUnit must be "days"/,
+    ],
+    [
+      'countNumber 0',
+      [rule(1, { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 0 })],
+      /minimum: 1/,
+    ],
+    ['an unknown action', [{ ...untagged(1), action: { type: 'delete' } }], /possible values: \["expire"\]/],
+    ['an unknown rule property', [{ ...untagged(1), keep: true }], /not allowed by the schema/],
+  ])('refuses %s with InvalidParameterException', async (_, rules, why) => {
+    const error = await put(rules).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'InvalidParameterException', message: expect.stringMatching(why) });
+  });
+
+  it('refuses a text that is not a policy, and a repository that does not exist', async () => {
+    await expect(
+      ecr.send(new PutLifecyclePolicyCommand({ repositoryName: 'web', lifecyclePolicyText: `{${' '.repeat(120)}` })),
+    ).rejects.toMatchObject({ name: 'InvalidParameterException', message: expect.stringContaining('Could not map') });
+    await expect(put([untagged(1)], 'nowhere')).rejects.toMatchObject({ name: 'RepositoryNotFoundException' });
   });
 });
 

@@ -32,8 +32,10 @@ import {
   DescribeRepositoriesCommand,
   ECRClient,
   GetAuthorizationTokenCommand,
+  GetLifecyclePolicyCommand,
   PutImageCommand,
   PutImageTagMutabilityCommand,
+  PutLifecyclePolicyCommand,
   UpdateImageStorageClassCommand,
 } from '@aws-sdk/client-ecr';
 import {
@@ -317,6 +319,40 @@ describe('ECR answers conform to the ecr 2015-09-21 model', () => {
       new BatchDeleteImageCommand({ repositoryName: 'web', imageIds: [{ imageTag: 'v1-copy' }, { imageTag: 'none' }] }),
     );
     await failure(ecr.send(new BatchDeleteImageCommand({ repositoryName: 'nowhere', imageIds: [{ imageTag: 'v1' }] })));
+    await failure(
+      ecr.send(
+        new BatchDeleteImageCommand({
+          repositoryName: 'web',
+          imageIds: Array.from({ length: 101 }, (_, i) => ({ imageTag: `t${i}` })),
+        }),
+      ),
+    );
+    const lifecycle = (repositoryName: string, rules: unknown[]) =>
+      ecr.send(new PutLifecyclePolicyCommand({ repositoryName, lifecyclePolicyText: JSON.stringify({ rules }) }));
+    const expireUntagged = {
+      rulePriority: 2,
+      description: 'expire untagged images after a week',
+      selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 7 },
+      action: { type: 'expire' },
+    };
+    await failure(ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'web' })));
+    await lifecycle('web', [
+      {
+        rulePriority: 1,
+        selection: {
+          tagStatus: 'tagged',
+          tagPatternList: ['deployed-*'],
+          countType: 'imageCountMoreThan',
+          countNumber: 99999,
+        },
+        action: { type: 'expire' },
+      },
+      expireUntagged,
+    ]);
+    await ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'web' }));
+    await failure(lifecycle('web', [expireUntagged, { ...expireUntagged, description: 'the same priority again' }]));
+    await failure(lifecycle('nowhere', [expireUntagged]));
+    await failure(ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'nowhere' })));
     ecr.destroy();
   }, 180_000);
 

@@ -23,6 +23,14 @@ describe('CLI arguments', () => {
     });
   });
 
+  it('passes --dry-run=false on: ecr-cleanup deletes only when told so', () => {
+    expect(parseArgs(['ecr-cleanup', '--dry-run=false'])).toMatchObject({
+      values: { 'dry-run': 'false' },
+      dryRun: false,
+    });
+    expect(parseArgs(['ecr-cleanup', '--dry-run'])).toMatchObject({ values: {}, dryRun: true });
+  });
+
   it('reads inputs from flags first, then ADK_* environment variables', () => {
     const read = inputReader({ repository: 'web' }, ['repository', 'service-arn', 'region'], {
       ADK_SERVICE_ARN: 'arn:x',

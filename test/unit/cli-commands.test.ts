@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { ActionDeps } from '../../src/actions/runtime';
-import { DEPLOY_INPUTS, ROLLBACK_INPUTS, STATUS_INPUTS } from '../../src/cli';
+import { DEPLOY_INPUTS, ECR_CLEANUP_INPUTS, ROLLBACK_INPUTS, STATUS_INPUTS } from '../../src/cli';
 import { renderStatus, runStatus } from '../../src/cli/status';
 import { ConfigurationError } from '../../src/core/errors';
 
@@ -16,6 +16,10 @@ describe('CLI commands take the same options as the actions', () => {
 
   it('rollback takes every input of actions/rollback/action.yml', () => {
     expect([...ROLLBACK_INPUTS].sort()).toEqual(inputsOf('actions/rollback/action.yml'));
+  });
+
+  it('ecr-cleanup takes every input of actions/ecr-cleanup/action.yml', () => {
+    expect([...ECR_CLEANUP_INPUTS].sort()).toEqual(inputsOf('actions/ecr-cleanup/action.yml'));
   });
 });
 
