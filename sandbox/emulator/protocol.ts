@@ -77,9 +77,13 @@ export function toXml(value: unknown): string {
   return escapeXml(String(value));
 }
 
+/** What a query handler returns for an operation the model gives no output: AWS answers with no <OpResult> at all. */
+export const NO_RESULT = Symbol('no result');
+
 export function querySuccess(action: string, xmlns: string, result: unknown, requestId: string): string {
+  const body = result === NO_RESULT ? '' : `<${action}Result>${toXml(result)}</${action}Result>`;
   return (
-    `<${action}Response xmlns="${xmlns}"><${action}Result>${toXml(result)}</${action}Result>` +
+    `<${action}Response xmlns="${xmlns}">${body}` +
     `<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`
   );
 }
