@@ -23,6 +23,7 @@ export const DEPLOY_INPUTS = [
   'service-arn',
   'asg-name',
   ...ECS_INPUTS,
+  'on-paused',
   'boot-tag',
   'latest-environment',
   'health-url',
@@ -83,6 +84,25 @@ export const ROLLBACK_INPUTS = [
   'dry-run',
 ] as const;
 
+// The inputs of actions/schedule/action.yml (a unit test keeps this list in sync).
+export const SCHEDULE_INPUTS = [
+  'mode',
+  'environment',
+  'target',
+  'service-arn',
+  'asg-name',
+  'cluster',
+  'ecs-service',
+  'express-service-arn',
+  'region',
+  'health-url',
+  'expected-status',
+  'health-timeout-minutes',
+  'health-interval-seconds',
+  'health-consecutive-successes',
+  'timeout-minutes',
+] as const;
+
 /** The options of `aws-deploy-kit status`: `--target` and the inputs that name it add what the target runs now. */
 export const STATUS_INPUTS = [
   'repository',
@@ -136,6 +156,12 @@ const commands: Record<string, Command> = {
     inputs: ['repository', 'source', 'tags', 'region'],
     // Loaded when run: each command loads only the AWS clients it uses, after its arguments were checked.
     run: async (deps) => (await import(/* webpackMode: "eager" */ './actions/promote/main')).run(deps),
+  },
+  schedule: {
+    summary:
+      'Pause a target off-hours (--mode pause: scale to zero, saved as tags on it) or resume it (--mode resume).',
+    inputs: SCHEDULE_INPUTS,
+    run: async (deps) => (await import(/* webpackMode: "eager" */ './actions/schedule/main')).run(deps),
   },
   status: {
     summary:

@@ -126,6 +126,7 @@ function inputs(overrides: Partial<DeployEcsInputs> = {}): DeployEcsInputs {
     healthIntervalMs: 50,
     consecutiveSuccesses: 2,
     rollbackOnFailure: true,
+    onPaused: 'fail',
     record: newRecord(SHA),
     ...overrides,
   };

@@ -4,6 +4,7 @@ import { type DeployRecord, newRecord, parseRecord, runFromEnv } from '../../cor
 import { stampService } from '../../core/service';
 import { commitContextFromEnv, commitOf } from '../../core/tags';
 import { validateAppRunnerServiceArn, validateRegion } from '../../core/validate';
+import { ON_PAUSED_CHOICES, type OnPaused } from '../../deploy/paused';
 import { parseImageReference } from '../../targets/apprunner/image-reference';
 import type { AppRunnerOnBusy, VerifyOptions } from '../../targets/apprunner/types';
 import { parseHealthInputs } from '../health-check/inputs';
@@ -20,6 +21,8 @@ export interface DeployAppRunnerInputs {
   record: DeployRecord;
   verify?: VerifyOptions;
   rollbackOnFailure: boolean;
+  /** A target the schedule paused: fail before changing anything (default), or resume it first. */
+  onPaused: OnPaused;
 }
 
 /** Parses and checks every input before any AWS call. */
@@ -74,5 +77,6 @@ export function parseDeployAppRunnerInputs(read: InputReader, env: NodeJS.Proces
     record,
     ...(verify ? { verify } : {}),
     rollbackOnFailure,
+    onPaused: p.oneOf('on-paused', ON_PAUSED_CHOICES, 'fail'),
   };
 }

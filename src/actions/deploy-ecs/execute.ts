@@ -5,6 +5,7 @@ import { facts, quote } from '../../core/markdown';
 import type { PollDelays } from '../../core/poller';
 import { type DeployRecord, recordCancelled, recordImageOf, serializeRecord } from '../../core/record';
 import { cancelledSummary } from '../../deploy/cancellation';
+import { ensureAwake } from '../../deploy/paused';
 import { undoDeploy } from '../../deploy/rollback';
 import { expectedVersionFor, verifyNewVersion } from '../../deploy/verify';
 import { openTarget, POST_STATE } from '../../targets';
@@ -48,6 +49,8 @@ export async function execute(
   if (!record.image) record.image = recordImageOf(inputs.image, false);
   const image = { ...inputs.image, commit: record.commit };
 
+  // A paused service would take the new revision with no task to run it (on-paused says what to do).
+  await ensureAwake(target.scheduler, inputs.onPaused, inputs.timeoutMs, deps.logger);
   // The post step loads this platform to finish what a main step killed outright left running.
   deps.saveState(POST_STATE.targetKind, target.kind);
   const deployed = await deps.logger.group(`deploy to ${target.label}`, () =>

@@ -11,6 +11,7 @@ import {
 } from '../../core/record';
 import { commitContextFromEnv, commitOf, commitTag, environmentTag } from '../../core/tags';
 import { validateCommitSha } from '../../core/validate';
+import { ensureAwake } from '../../deploy/paused';
 import { markVerified, readPointers } from '../../deploy/pointers';
 import { undoDeploy } from '../../deploy/rollback';
 import { verifyNewVersion } from '../../deploy/verify';
@@ -52,6 +53,8 @@ export async function execute(
   const target = await openTarget(inputs.target, context);
   if (inputs.dryRun) return plan(deps, inputs, ecr, target);
 
+  // Before anything is built: a paused target would not run the new version (on-paused says what to do).
+  await ensureAwake(target.scheduler, inputs.onPaused, inputs.timeoutMinutes * 60_000, deps.logger);
   // The post step (action.yml `post:`) loads this platform to finish what a killed main step left.
   deps.saveState(POST_STATE.targetKind, target.kind);
   const built = await deps.logger.group(`build and push ${inputs.repository}`, () =>

@@ -9,6 +9,7 @@ import {
   validateRepositoryName,
   validateTag,
 } from '../../core/validate';
+import { ON_PAUSED_CHOICES, type OnPaused } from '../../deploy/paused';
 import type { TargetSpec } from '../../targets';
 import { type BuildPushInputs, parseBuildPushInputs } from '../build-push/inputs';
 import { parseDeployAppRunnerInputs } from '../deploy-apprunner/inputs';
@@ -41,6 +42,8 @@ export interface PipelineInputs {
   healthIntervalMs: number;
   consecutiveSuccesses: number;
   rollbackOnFailure: boolean;
+  /** A target the schedule paused: fail before building anything (default), or resume it first. */
+  onPaused: OnPaused;
   timeoutMinutes: number;
   dryRun: boolean;
   /** The build-push phase's inputs, parsed by build-push's own parser. */
@@ -235,6 +238,7 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
     ...(expectedVersion !== undefined ? { expectedVersion } : {}),
     ...parseVerifyTimings(p),
     rollbackOnFailure: p.boolean('rollback-on-failure', true),
+    onPaused: p.oneOf('on-paused', ON_PAUSED_CHOICES, 'fail'),
     timeoutMinutes,
     dryRun: p.boolean('dry-run', false),
     build,

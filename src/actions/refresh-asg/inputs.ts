@@ -4,6 +4,7 @@ import { type DeployRecord, newRecord, parseRecord, runFromEnv } from '../../cor
 import { stampService } from '../../core/service';
 import { commitContextFromEnv, commitOf } from '../../core/tags';
 import { parseDigestUri, validateRegion, validateRepositoryName, validateTag } from '../../core/validate';
+import { ON_PAUSED_CHOICES, type OnPaused } from '../../deploy/paused';
 import { type AsgOnBusy, DEFAULT_MIN_HEALTHY_PERCENTAGE, type RefreshPreferences } from '../../targets/asg/refresh';
 import { checkPreferencesFitTimeout } from '../../targets/asg/refresh-plan';
 
@@ -18,6 +19,8 @@ export interface RefreshAsgInputs {
   preferences: RefreshPreferences;
   launchTemplateVersion?: string;
   onBusy: AsgOnBusy;
+  /** A target the schedule paused: fail before changing anything (default), or resume it first. */
+  onPaused: OnPaused;
   wait: boolean;
   timeoutMs: number;
   cancelOnAbort: boolean;
@@ -178,6 +181,7 @@ export function parseRefreshAsgInputs(read: InputReader, env: NodeJS.ProcessEnv)
     wait: p.boolean('wait', true),
     timeoutMs: (p.integer('timeout-minutes', 30, 1, 360) ?? 30) * 60_000,
     cancelOnAbort: p.boolean('cancel-on-abort', true),
+    onPaused: p.oneOf('on-paused', ON_PAUSED_CHOICES, 'fail'),
     record,
   };
   if (inputs.wait) checkPreferencesFitTimeout(preferences, inputs.timeoutMs);
