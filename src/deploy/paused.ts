@@ -18,7 +18,7 @@ export async function ensureAwake(
   logger: Logger,
 ): Promise<void> {
   if (!scheduler) return;
-  const state = await scheduler.inspect();
+  const state = await scheduler.inspect('deploy');
   if (!state.paused) return;
   if (state.paused === 'ours' && !state.stopped) {
     logger.warning(

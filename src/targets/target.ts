@@ -158,7 +158,11 @@ export interface PauseState {
 }
 
 export interface Scheduler {
-  inspect(): Promise<PauseState>;
+  /**
+   * `deploy`: only whether a deploy would find it paused; a platform may then skip reading what only a pause or
+   * resume needs (so that a deploy role needs no extra permission for a target that runs).
+   */
+  inspect(purpose?: 'schedule' | 'deploy'): Promise<PauseState>;
   /** Saves what it changes as tags, then scales to zero (following the platform's operation). Returns what changed. */
   pause(state: PauseState, timeoutMs: number): Promise<string>;
   /**

@@ -7,7 +7,6 @@ import {
   AppRunnerClient,
   DescribeServiceCommand,
   ListOperationsCommand,
-  ListTagsForResourceCommand,
   UpdateServiceCommand,
 } from '@aws-sdk/client-apprunner';
 import { DescribeImagesCommand, DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
@@ -74,8 +73,6 @@ beforeEach(() => {
     .on(DescribeImagesCommand)
     .resolves({ imageDetails: [{ imageDigest: NEW.split('@')[1], imageTags: [`sha-${SHA}`] }] });
   let operations = 0;
-  // Not paused by the schedule action: no aws-deploy-kit:paused- tags.
-  apprunner.on(ListTagsForResourceCommand).resolves({ Tags: [] });
   apprunner.on(DescribeServiceCommand).callsFake(() => ({
     Service: {
       ServiceArn: ARN,

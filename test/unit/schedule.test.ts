@@ -32,7 +32,7 @@ import { ConfigurationError } from '../../src/core/errors';
 import { captureLogger } from '../../src/core/logger';
 import { pauseTags, readPause } from '../../src/core/pause-tags';
 import { ensureAwake } from '../../src/deploy/paused';
-import { openTarget } from '../../src/targets';
+import { openTarget, type TargetSpec } from '../../src/targets';
 
 const ecsMock = mockClient(ECSClient);
 const elbMock = mockClient(ElasticLoadBalancingV2Client);
@@ -114,6 +114,21 @@ function fakeService(start: { desired: number; tags?: Record<string, string> }) 
     TargetHealthDescriptions: [{ Target: { Id: '10.0.0.1', Port: 8080 }, TargetHealth: { State: 'healthy' } }],
   });
   return state;
+}
+
+/** A target opened as a deploy step opens it, with the mocked clients. */
+async function opened(spec: TargetSpec) {
+  const { deps: d, logger } = deps({});
+  const context = {
+    region: 'us-east-1',
+    env: {},
+    clock: d.clock,
+    logger,
+    ecr: new ECRClient({ region: 'us-east-1' }),
+    clients: clients(),
+    pollDelays: DELAYS,
+  };
+  return { target: await openTarget(spec, context), logger };
 }
 
 const ecsInputs = (mode: string) => ({
@@ -275,6 +290,21 @@ describe('App Runner', () => {
     expect(appRunnerMock.commandCalls(ResumeServiceCommand)).toHaveLength(0);
     expect(appRunnerMock.commandCalls(PauseServiceCommand)).toHaveLength(0);
   });
+
+  it('a deploy to a running service reads no tags (the deploy role needs no apprunner:ListTagsForResource)', async () => {
+    fakeApp('RUNNING');
+    const { target, logger } = await opened({ kind: 'apprunner', serviceArn: APP_ARN });
+    await ensureAwake(target.scheduler, 'fail', 60_000, logger);
+    expect(appRunnerMock.commandCalls(ListTagsForResourceCommand)).toHaveLength(0);
+  });
+
+  it('a deploy to a paused service fails, whoever paused it', async () => {
+    fakeApp('PAUSED');
+    const { target, logger } = await opened({ kind: 'apprunner', serviceArn: APP_ARN });
+    await expect(ensureAwake(target.scheduler, 'fail', 60_000, logger)).rejects.toThrow(
+      'App Runner service web is paused (status PAUSED), not by aws-deploy-kit: a deploy would not run there',
+    );
+  });
 });
 
 describe('Auto Scaling', () => {
@@ -328,22 +358,7 @@ describe('Auto Scaling', () => {
 });
 
 describe('a deploy to a paused target', () => {
-  async function ecsTarget() {
-    const { deps: d, logger } = deps({});
-    const target = await openTarget(
-      { kind: 'ecs', cluster: 'prod', service: 'web' },
-      {
-        region: 'us-east-1',
-        env: {},
-        clock: d.clock,
-        logger,
-        ecr: new ECRClient({ region: 'us-east-1' }),
-        clients: clients(),
-        pollDelays: DELAYS,
-      },
-    );
-    return { target, logger };
-  }
+  const ecsTarget = () => opened({ kind: 'ecs', cluster: 'prod', service: 'web' });
 
   it('fails before changing anything by default, saying how to resume', async () => {
     fakeService({ desired: 0, tags: pauseTags({ desired: 2 }, new Date(Date.UTC(2026, 11, 4, 20))) });

@@ -35,11 +35,21 @@ export function appRunnerScheduler(deps: AppRunnerDeps, serviceArn: string, poll
     return service;
   };
   return {
-    async inspect(): Promise<PauseState> {
+    async inspect(purpose = 'schedule'): Promise<PauseState> {
       const service = await describeService(deps.client, serviceArn);
       const label = `${RESOURCE} ${service.name}`;
-      const saved = readPause(await listAppRunnerTags(deps.client, serviceArn), label);
       const platformPaused = service.status === 'PAUSED';
+      // A deploy needs the tags only to say who paused a PAUSED service: a deploy role without
+      // apprunner:ListTagsForResource still deploys to a running one, and to a paused one with on-paused: resume.
+      const tags =
+        purpose === 'deploy' && !platformPaused
+          ? {}
+          : await listAppRunnerTags(deps.client, serviceArn).catch((error: unknown) => {
+              if (purpose !== 'deploy') throw error;
+              deps.logger.debug(`Could not read the tags of ${label}: ${(error as Error).message}`);
+              return {};
+            });
+      const saved = readPause(tags, label);
       return {
         label,
         ...(saved.paused ? { paused: 'ours' as const } : platformPaused ? { paused: 'platform' as const } : {}),
