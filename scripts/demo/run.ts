@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import type { Sandbox } from '../../sandbox/index';
 import { ClaimMismatch, checkAppRunner, checkBootTag, checkEcs, checkGroup, checkUrl } from './checks';
 import { detail, framed, heading, type Printer, seconds, short, table } from './print';
+import { scheduleAct } from './schedule';
 import {
   APPRUNNER_ENVIRONMENT,
   ASG_ENVIRONMENT,
@@ -242,6 +243,7 @@ export async function runDemo(
   let last: StepRun | undefined;
   for (const target of others) last = await deployStep(ctx, 'v3 (broken)', target, v3, { ...broken, reused: true });
   for (const target of ['apprunner', ...others] as Target[]) await rollbackStep(ctx, 'manual rollback', target, v1, v3);
+  await scheduleAct(sandbox, world, out, v1, ctx.verbose);
 
   const comments = sandbox.github.repo(GITHUB_REPOSITORY).comments.map((c) => c.body);
   return { rows: ctx.rows, commits, world, summary: last?.run.summary ?? '', comments };

@@ -32,8 +32,19 @@ describe('npm run demo', () => {
     expect(
       printed.filter((line) => line.startsWith('  image    reused') && line.endsWith('nothing built')),
     ).toHaveLength(9);
-    // App Runner 4, the group 4 x 2 (instances and boot tag), the ECS service 4, the Express service 4.
-    expect(printed.filter((line) => line.startsWith('  checked ✓'))).toHaveLength(4 + 8 + 4 + 4);
+    // App Runner 4, the group 4 x 2 (instances and boot tag), the ECS service 4, the Express service 4, and the
+    // schedule act's paused and resumed ECS service.
+    expect(printed.filter((line) => line.startsWith('  checked ✓'))).toHaveLength(4 + 8 + 4 + 4 + 2);
+  });
+
+  it('pauses the ECS service (nothing answers), says a second pause changes nothing, and resumes it on v1', () => {
+    const text = printed.join('\n');
+    expect(text).toContain('  result   paused');
+    expect(text).toContain('saved in tags: {"desired":3}');
+    expect(text).toMatch(/checked ✓ 0 tasks and \S+\/version → (HTTP 503|no answer) \(nothing serves\)/);
+    expect(text).toMatch(/a second pause changes nothing: .*is already paused \(since [\dT:-]+Z\): nothing to do/);
+    expect(text).toContain('  result   resumed');
+    expect(text).toContain(`checked ✓ 3 tasks and ${result.world.ecsUrl}/version → ${result.commits.v1}`);
   });
 
   it('shows the last deploy as its job summary and its sticky pull-request comment', () => {
