@@ -25,6 +25,7 @@ export const DEPLOY_INPUTS = [
   'service-arn',
   'asg-name',
   ...ECS_INPUTS,
+  'on-paused',
   'boot-tag',
   'latest-environment',
   'health-url',
@@ -107,6 +108,25 @@ const TARGET_NAMING_INPUTS = [
   'express-service-arn',
 ] as const;
 
+// The inputs of actions/schedule/action.yml (a unit test keeps this list in sync).
+export const SCHEDULE_INPUTS = [
+  'mode',
+  'environment',
+  'target',
+  'service-arn',
+  'asg-name',
+  'cluster',
+  'ecs-service',
+  'express-service-arn',
+  'region',
+  'health-url',
+  'expected-status',
+  'health-timeout-minutes',
+  'health-interval-seconds',
+  'health-consecutive-successes',
+  'timeout-minutes',
+] as const;
+
 /** The inputs of actions/ecr-cleanup/action.yml (a unit test keeps them in sync). */
 export const ECR_CLEANUP_INPUTS = [
   'repository',
@@ -172,6 +192,12 @@ const commands: Record<string, Command> = {
     inputs: ECR_CLEANUP_INPUTS,
     run: async (deps) =>
       (await import(/* webpackMode: "eager" */ './actions/ecr-cleanup/main')).run(withTokenFromEnv(deps)),
+  },
+  schedule: {
+    summary:
+      'Pause a target off-hours (--mode pause: scale to zero, saved as tags on it) or resume it (--mode resume).',
+    inputs: SCHEDULE_INPUTS,
+    run: async (deps) => (await import(/* webpackMode: "eager" */ './actions/schedule/main')).run(deps),
   },
   status: {
     summary:

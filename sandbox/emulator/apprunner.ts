@@ -9,6 +9,9 @@ import type { ImageRunner, RunningImage } from '../runner';
 import { ACCOUNT_ID } from './ecr';
 import { AwsFault, epochSeconds } from './protocol';
 import type { ServiceDefinition } from './server';
+import { applyTags, removeTags, type TagRules } from './tags';
+
+const TAG_RULES: TagRules = { invalid: 'InvalidRequestException', tooMany: 'InvalidRequestException' };
 
 const REGION = 'us-east-1';
 
@@ -66,6 +69,7 @@ interface ServiceState {
   current?: OperationState | undefined;
   /** Why the last deployment failed, for test diagnostics. */
   lastFailure?: string | undefined;
+  tags: Map<string, string>;
 }
 
 export interface CreateServiceInput {
@@ -139,6 +143,19 @@ export class AppRunnerEmulator {
         ListOperations: (p) => this.listOperations(p),
         PauseService: (p) => this.pause(p),
         ResumeService: (p) => this.resume(p),
+        TagResource: (p) => {
+          applyTags(this.lookupArn(p).tags, tagList(p.Tags), TAG_RULES);
+          return {};
+        },
+        UntagResource: (p) => {
+          const keys = p.TagKeys;
+          if (!Array.isArray(keys)) throw new AwsFault('InvalidRequestException', 'TagKeys is required.');
+          removeTags(this.lookupArn(p).tags, keys as string[], TAG_RULES);
+          return {};
+        },
+        ListTagsForResource: (p) => ({
+          Tags: [...this.lookupArn(p).tags].map(([Key, Value]) => ({ Key, Value })),
+        }),
       },
     };
   }
@@ -224,7 +241,9 @@ export class AppRunnerEmulator {
       front,
       frontPort: typeof address === 'object' && address ? address.port : 0,
       operations: [],
+      tags: new Map(),
     };
+    if (p.Tags !== undefined) applyTags(service.tags, tagList(p.Tags), TAG_RULES);
     this.services.set(arn, service);
     this.startWatcher();
     const op = this.begin(service, 'CREATE_SERVICE', (o) => this.deploy(service, o, { first: true }));
@@ -507,6 +526,11 @@ export class AppRunnerEmulator {
     return this.require(requireString(p, 'ServiceArn'));
   }
 
+  /** The tag operations name a resource by ResourceArn; only services are emulated. */
+  private lookupArn(p: Record<string, unknown>): ServiceState {
+    return this.require(requireString(p, 'ResourceArn'));
+  }
+
   private require(arn: string): ServiceState {
     const service = this.services.get(arn);
     if (!service) throw new AwsFault('ResourceNotFoundException', `Service with ARN ${arn} not found`);
@@ -641,4 +665,14 @@ function invalidState(service: ServiceState, doing: string): AwsFault {
     `Service ${service.arn} cannot be ${doing} while it is ${service.status}` +
       (service.current ? ` (operation ${service.current.id} is ${service.current.status})` : ''),
   );
+}
+
+/** [{Key, Value}] as the tag APIs send it, checked for shape. */
+function tagList(value: unknown): { key: string; value: string }[] {
+  if (!Array.isArray(value)) throw new AwsFault('InvalidRequestException', 'Tags is required.');
+  return value.map((t: { Key?: unknown; Value?: unknown }) => {
+    if (typeof t?.Key !== 'string')
+      throw new AwsFault('InvalidRequestException', "1 validation error detected: Value null at 'tags.member.key'");
+    return { key: t.Key, value: typeof t.Value === 'string' ? t.Value : '' };
+  });
 }

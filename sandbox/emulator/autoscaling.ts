@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { ACCOUNT_ID } from './ecr';
 import { LoadBalancer } from './loadbalancer';
 import { type MetricStore, publishAlbAnswer, targetGroupDimension } from './metrics';
-import { AwsFault } from './protocol';
+import { AwsFault, NO_RESULT } from './protocol';
 import type { ServiceDefinition } from './server';
+import { MAX_TAGS_PER_RESOURCE } from './tags';
 
 const REGION = 'us-east-1';
 export const AUTOSCALING_XMLNS = 'http://autoscaling.amazonaws.com/doc/2011-01-01/';
@@ -170,6 +171,8 @@ export interface EmulatedGroup {
    * failing the target group's health checks past the grace period is Unhealthy.
    */
   healthCheckType: 'EC2' | 'ELB';
+  /** The group's tags: value and PropagateAtLaunch by key. */
+  tags: Map<string, { value: string; propagateAtLaunch: boolean }>;
 }
 
 export interface CreateGroupOptions {
@@ -238,6 +241,10 @@ export class AutoScalingEmulator {
         DescribeInstanceRefreshes: (p) => this.describeRefreshes(p),
         CancelInstanceRefresh: (p) => this.cancelRefresh(p),
         RollbackInstanceRefresh: (p) => this.rollbackRefresh(p),
+        UpdateAutoScalingGroup: (p) => this.updateGroup(p),
+        CreateOrUpdateTags: (p) => this.createOrUpdateTags(p),
+        DeleteTags: (p) => this.deleteTags(p),
+        DescribeTags: (p) => this.describeTags(p),
       },
     };
   }
@@ -283,6 +290,7 @@ export class AutoScalingEmulator {
       env: options.env ?? {},
       defaultInstanceWarmup: options.defaultInstanceWarmup,
       healthCheckType: options.healthCheckType ?? 'EC2',
+      tags: new Map(),
     };
     if (options.targetGroup !== false) {
       const arn = `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT_ID}:targetgroup/${options.name}-tg/${this.hex(16)}`;
@@ -767,6 +775,7 @@ export class AutoScalingEmulator {
       LoadBalancerNames: [],
       TargetGroupARNs: group.targetGroupArns,
       HealthCheckType: group.healthCheckType,
+      Tags: tagViews(group),
       HealthCheckGracePeriod: Math.round(this.timing.graceMs / 1000),
       Instances: group.instances
         .filter((i) => i.lifecycle !== 'Terminated')
@@ -782,6 +791,133 @@ export class AutoScalingEmulator {
       CreatedTime: new Date(),
       ServiceLinkedRoleARN: `arn:aws:iam::${ACCOUNT_ID}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
     };
+  }
+
+  /**
+   * MinSize, MaxSize and DesiredCapacity (the rest of UpdateAutoScalingGroup is accepted and ignored): a new desired
+   * capacity launches or terminates instances at once, as a scaling activity would.
+   */
+  private updateGroup(p: Record<string, unknown>) {
+    const group = this.groupOrFault(p);
+    const min = int(p.MinSize, 'minSize', 0, 1_000_000) ?? group.minSize;
+    const max = int(p.MaxSize, 'maxSize', 0, 1_000_000) ?? group.maxSize;
+    if (min > max)
+      throw new AwsFault('ValidationError', `Max bound, ${max}, must be greater than or equal to min bound, ${min}`);
+    // Without a desired capacity, AWS moves the current one into the new [min, max].
+    const desired =
+      int(p.DesiredCapacity, 'desiredCapacity', 0, 1_000_000) ?? Math.min(max, Math.max(min, group.desired));
+    if (desired < min || desired > max) {
+      throw new AwsFault(
+        'ValidationError',
+        `Desired capacity:${desired} must be between the specified min size:${min} and max size:${max}`,
+      );
+    }
+    group.minSize = min;
+    group.maxSize = max;
+    if (desired !== group.desired) {
+      group.desired = desired;
+      const work: Promise<void> = this.scaleTo(group).finally(() => this.running.delete(work));
+      this.running.add(work);
+    }
+    return NO_RESULT;
+  }
+
+  /** Launches or terminates instances until the live ones match the desired capacity. */
+  private async scaleTo(group: EmulatedGroup): Promise<void> {
+    const live = group.instances.filter((i) => i.lifecycle !== 'Terminated' && i.lifecycle !== 'Terminating');
+    const extra = live.slice(group.desired);
+    const missing = Math.max(0, group.desired - live.length);
+    await Promise.all([
+      ...extra.map((i) => this.terminate(group, i)),
+      ...Array.from({ length: missing }, () => this.launch(group, this.resolveVersion(group, group.version))),
+    ]);
+  }
+
+  private createOrUpdateTags(p: Record<string, unknown>) {
+    const byGroup = this.tagsByGroup(p, true);
+    for (const [group, tags] of byGroup) {
+      const keys = new Set([...group.tags.keys(), ...tags.map((t) => t.Key)]);
+      if (keys.size > MAX_TAGS_PER_RESOURCE) {
+        throw new AwsFault(
+          'LimitExceeded',
+          `The number of tags for ${group.name} would exceed the limit of ${MAX_TAGS_PER_RESOURCE}.`,
+        );
+      }
+    }
+    for (const [group, tags] of byGroup) {
+      for (const tag of tags) {
+        group.tags.set(tag.Key, { value: tag.Value ?? '', propagateAtLaunch: tag.PropagateAtLaunch === 'true' });
+      }
+    }
+    return NO_RESULT;
+  }
+
+  private deleteTags(p: Record<string, unknown>) {
+    for (const [group, tags] of this.tagsByGroup(p, false)) for (const tag of tags) group.tags.delete(tag.Key);
+    return NO_RESULT;
+  }
+
+  /** The tags of a CreateOrUpdateTags / DeleteTags request by group, every one checked before any is applied. */
+  private tagsByGroup(p: Record<string, unknown>, withValues: boolean) {
+    type GivenTag = {
+      ResourceId?: string;
+      ResourceType?: string;
+      Key?: string;
+      Value?: string;
+      PropagateAtLaunch?: string;
+    };
+    const tags = p.Tags as GivenTag[] | undefined;
+    if (!Array.isArray(tags) || tags.length === 0) {
+      throw new AwsFault(
+        'ValidationError',
+        "1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null",
+      );
+    }
+    const byGroup = new Map<EmulatedGroup, (GivenTag & { Key: string })[]>();
+    for (const tag of tags) {
+      if (tag.ResourceType !== 'auto-scaling-group')
+        throw new AwsFault(
+          'ValidationError',
+          `Invalid resource type: ${tag.ResourceType ?? 'null'}. Expected auto-scaling-group.`,
+        );
+      const group = this.groups.get(tag.ResourceId ?? '');
+      if (!group)
+        throw new AwsFault('ValidationError', `AutoScalingGroup name not found - ${tag.ResourceId ?? 'null'}`);
+      const key = tag.Key ?? '';
+      if (key.length < 1 || key.length > 128)
+        throw new AwsFault('ValidationError', `Tag key must be 1 to 128 characters long: ${JSON.stringify(key)}`);
+      if (key.toLowerCase().startsWith('aws:'))
+        throw new AwsFault('ValidationError', `Tag keys starting with aws: are reserved for AWS use: ${key}`);
+      if (withValues && (tag.Value ?? '').length > 256)
+        throw new AwsFault('ValidationError', `Tag value of ${key} must be at most 256 characters long`);
+      byGroup.set(group, [...(byGroup.get(group) ?? []), { ...tag, Key: key }]);
+    }
+    return byGroup;
+  }
+
+  /** DescribeTags with the auto-scaling-group, key, value and propagate-at-launch filters. */
+  private describeTags(p: Record<string, unknown>) {
+    const filters = (p.Filters as { Name?: string; Values?: string[] }[] | undefined) ?? [];
+    const allowed = ['auto-scaling-group', 'key', 'value', 'propagate-at-launch'];
+    for (const f of filters) {
+      if (!allowed.includes(f.Name ?? ''))
+        throw new AwsFault(
+          'ValidationError',
+          `Filter type ${f.Name ?? 'null'} is not correct. Allowed Filter types are: ${allowed.join(' ')}`,
+        );
+    }
+    const matches = (name: string, value: string) =>
+      filters.filter((f) => f.Name === name).every((f) => (f.Values ?? []).includes(value));
+    const all = [...this.groups.values()]
+      .flatMap((g) => tagViews(g))
+      .filter(
+        (t) =>
+          matches('auto-scaling-group', t.ResourceId) &&
+          matches('key', t.Key) &&
+          matches('value', t.Value) &&
+          matches('propagate-at-launch', String(t.PropagateAtLaunch)),
+      );
+    return page(all, p, 'Tags');
   }
 
   private describeGroups(p: Record<string, unknown>) {
@@ -999,6 +1135,16 @@ function parsePreferences(raw: Record<string, unknown>): Preferences {
 }
 
 /** MaxRecords / NextToken paging as the Auto Scaling API does it: 50 by default, at most 100. */
+function tagViews(group: EmulatedGroup) {
+  return [...group.tags].map(([Key, tag]) => ({
+    ResourceId: group.name,
+    ResourceType: 'auto-scaling-group',
+    Key,
+    Value: tag.value,
+    PropagateAtLaunch: tag.propagateAtLaunch,
+  }));
+}
+
 function page<T>(items: T[], p: Record<string, unknown>, key: string) {
   if (p.MaxRecords !== undefined && Number(p.MaxRecords) > 100) {
     throw new AwsFault(

@@ -1,6 +1,6 @@
 import { ACCOUNT_ID } from './ecr';
 import type { MetricDimension, MetricKey, MetricStore, Statistic } from './metrics';
-import { AwsFault, epochSeconds } from './protocol';
+import { AwsFault, epochSeconds, NO_RESULT } from './protocol';
 import type { OperationHandler, ServiceDefinition } from './server';
 
 /**
@@ -108,7 +108,7 @@ export class CloudWatchEmulator {
           (p) => {
             const result = op(p, query);
             // No output shape: awsQuery sends no <Result>, JSON an empty object.
-            if (result === undefined) return query ? null : {};
+            if (result === undefined) return query ? NO_RESULT : {};
             return query ? result : epochDates(result);
           },
         ]),

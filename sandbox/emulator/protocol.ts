@@ -77,9 +77,11 @@ export function toXml(value: unknown): string {
   return escapeXml(String(value));
 }
 
-/** `result` null: the operation has no output shape, so AWS sends no <Result> element either. */
+/** What a query handler returns for an operation the model gives no output: AWS answers with no <OpResult> at all. */
+export const NO_RESULT = Symbol('no result');
+
 export function querySuccess(action: string, xmlns: string, result: unknown, requestId: string): string {
-  const body = result === null ? '' : `<${action}Result>${toXml(result)}</${action}Result>`;
+  const body = result === NO_RESULT ? '' : `<${action}Result>${toXml(result)}</${action}Result>`;
   return (
     `<${action}Response xmlns="${xmlns}">${body}` +
     `<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`

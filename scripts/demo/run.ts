@@ -6,6 +6,7 @@ import { bakeAct } from './bake-act';
 import { ClaimMismatch, checkAppRunner, checkBootTag, checkEcs, checkGroup, checkUrl } from './checks';
 import { cleanupAct } from './cleanup';
 import { detail, framed, heading, type Printer, seconds, short, table } from './print';
+import { scheduleAct } from './schedule';
 import {
   APPRUNNER_ENVIRONMENT,
   ASG_ENVIRONMENT,
@@ -245,6 +246,7 @@ export async function runDemo(
   for (const target of others) last = await deployStep(ctx, 'v3 (broken)', target, v3, { ...broken, reused: true });
   for (const target of ['apprunner', ...others] as Target[]) await rollbackStep(ctx, 'manual rollback', target, v1, v3);
   await cleanupAct(ctx, commits);
+  await scheduleAct(sandbox, world, out, v1, ctx.verbose);
   const v4 = commitSha('v4');
   const baked = await bakeAct(sandbox, world, out, v4, v1);
   ctx.rows.push({ step: 'v4 (5xx under traffic)', target: 'ecs', commit: v4, ...baked });

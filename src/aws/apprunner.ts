@@ -2,9 +2,14 @@ import {
   AppRunnerClient,
   DescribeServiceCommand,
   ListOperationsCommand,
+  ListTagsForResourceCommand,
   type OperationSummary,
+  PauseServiceCommand,
+  ResumeServiceCommand,
   type SourceConfiguration,
   StartDeploymentCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
   UpdateServiceCommand,
 } from '@aws-sdk/client-apprunner';
 import { awsErrorName, DeployError, withContext } from '../core/errors';
@@ -191,4 +196,47 @@ export function operationState(status: string): OperationState {
       // PENDING, IN_PROGRESS, ROLLBACK_IN_PROGRESS and anything new: not over yet.
       return 'running';
   }
+}
+
+/** PauseService or ResumeService; returns the OperationId to follow. */
+export async function pauseOrResume(
+  client: AppRunnerClient,
+  service: AppRunnerService,
+  mode: 'pause' | 'resume',
+): Promise<string> {
+  const result = await withContext(`${mode} the App Runner service ${service.name}`, () =>
+    client.send(
+      mode === 'pause'
+        ? new PauseServiceCommand({ ServiceArn: service.arn })
+        : new ResumeServiceCommand({ ServiceArn: service.arn }),
+    ),
+  );
+  if (!result.OperationId) throw new DeployError(`App Runner started no operation to ${mode} ${service.name}.`);
+  return result.OperationId;
+}
+
+export async function listAppRunnerTags(client: AppRunnerClient, arn: string): Promise<Record<string, string>> {
+  const out = await withContext(`read the tags of ${arn}`, () =>
+    client.send(new ListTagsForResourceCommand({ ResourceArn: arn })),
+  );
+  return Object.fromEntries((out.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+}
+
+export async function tagAppRunnerResource(
+  client: AppRunnerClient,
+  arn: string,
+  tags: Record<string, string>,
+): Promise<void> {
+  await withContext(`tag ${arn}`, () =>
+    client.send(
+      new TagResourceCommand({ ResourceArn: arn, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }),
+    ),
+  );
+}
+
+export async function untagAppRunnerResource(client: AppRunnerClient, arn: string, keys: string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await withContext(`remove the tags ${keys.join(', ')} from ${arn}`, () =>
+    client.send(new UntagResourceCommand({ ResourceArn: arn, TagKeys: keys })),
+  );
 }

@@ -1,12 +1,15 @@
 import {
   AutoScalingClient,
   CancelInstanceRefreshCommand,
+  CreateOrUpdateTagsCommand,
+  DeleteTagsCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeInstanceRefreshesCommand,
   type InstanceRefresh,
   RollbackInstanceRefreshCommand,
   StartInstanceRefreshCommand,
   type StartInstanceRefreshCommandInput,
+  UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { awsErrorName, DeployError, withContext, wrapAwsError } from '../core/errors';
 import { clientSettings, type RequestOptions } from './clients';
@@ -21,6 +24,10 @@ export interface GroupInfo {
   launchTemplate?: { id: string; name: string; version: string };
   targetGroupArns: string[];
   desiredCapacity: number;
+  minSize: number;
+  maxSize: number;
+  /** The group's tags by key. */
+  tags: Record<string, string>;
   instances: {
     id: string;
     lifecycleState: string;
@@ -61,6 +68,9 @@ export async function describeGroup(client: AutoScalingClient, name: string): Pr
       : {}),
     targetGroupArns: group.TargetGroupARNs ?? [],
     desiredCapacity: group.DesiredCapacity ?? 0,
+    minSize: group.MinSize ?? 0,
+    maxSize: group.MaxSize ?? 0,
+    tags: Object.fromEntries((group.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
     healthCheckType: group.HealthCheckType ?? 'EC2',
     healthCheckGracePeriod: group.HealthCheckGracePeriod ?? 0,
     instances: (group.Instances ?? []).map((i) => ({
@@ -235,4 +245,49 @@ export function describeProgress(refresh: RefreshView): string {
   }
   const line = parts.join(', ');
   return refresh.statusReason ? `${line}: ${refresh.statusReason}` : line;
+}
+
+/** UpdateAutoScalingGroup with MinSize and DesiredCapacity only (MaxSize, the template and the rest stay). */
+export async function resizeGroup(
+  client: AutoScalingClient,
+  name: string,
+  size: { minSize: number; desiredCapacity: number },
+): Promise<void> {
+  await withContext(`set the Auto Scaling group ${name} to min ${size.minSize}, desired ${size.desiredCapacity}`, () =>
+    client.send(
+      new UpdateAutoScalingGroupCommand({
+        AutoScalingGroupName: name,
+        MinSize: size.minSize,
+        DesiredCapacity: size.desiredCapacity,
+      }),
+    ),
+  );
+}
+
+/** CreateOrUpdateTags on the group; PropagateAtLaunch false: our bookkeeping is not the instances' business. */
+export async function tagGroup(client: AutoScalingClient, name: string, tags: Record<string, string>): Promise<void> {
+  await withContext(`tag the Auto Scaling group ${name}`, () =>
+    client.send(
+      new CreateOrUpdateTagsCommand({
+        Tags: Object.entries(tags).map(([Key, Value]) => ({
+          ResourceId: name,
+          ResourceType: 'auto-scaling-group',
+          Key,
+          Value,
+          PropagateAtLaunch: false,
+        })),
+      }),
+    ),
+  );
+}
+
+export async function untagGroup(client: AutoScalingClient, name: string, keys: string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await withContext(`remove the tags ${keys.join(', ')} from the Auto Scaling group ${name}`, () =>
+    client.send(
+      new DeleteTagsCommand({
+        Tags: keys.map((Key) => ({ ResourceId: name, ResourceType: 'auto-scaling-group', Key })),
+      }),
+    ),
+  );
 }

@@ -15,7 +15,9 @@ import {
   type ServiceDeploymentStatus,
   StopServiceDeploymentCommand,
   type Tag,
+  TagResourceCommand,
   type TaskDefinition,
+  UntagResourceCommand,
   UpdateExpressGatewayServiceCommand,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
@@ -209,4 +211,54 @@ export function isUnsupportedApi(error: unknown): boolean {
   const cause = (error as { cause?: unknown })?.cause ?? error;
   const name = awsErrorName(cause);
   return name === 'UnsupportedFeatureException' || name === 'UnknownOperationException';
+}
+
+/** The service with its tags (DescribeServices include TAGS: no ecs:ListTagsForResource needed). */
+export async function describeEcsServiceWithTags(
+  client: ECSClient,
+  cluster: string,
+  service: string,
+): Promise<Service & { tags: Tag[] }> {
+  const out = await ecsCall(`describe the ECS service ${service} in cluster ${cluster}`, 'ecs:DescribeServices', () =>
+    client.send(new DescribeServicesCommand({ cluster, services: [service], include: ['TAGS'] })),
+  );
+  const found = out.services?.[0];
+  if (!found) {
+    throw new DeployError(
+      `The ECS service ${service} was not found in cluster ${cluster} (${out.failures?.[0]?.reason ?? 'MISSING'}). ` +
+        'Check cluster, ecs-service and region.',
+    );
+  }
+  return { ...found, tags: found.tags ?? [] };
+}
+
+/** UpdateService with only a desired count: ECS starts or stops tasks of the current revision, no new deployment. */
+export async function scaleEcsService(
+  client: ECSClient,
+  cluster: string,
+  service: string,
+  desiredCount: number,
+): Promise<Service> {
+  const out = await ecsCall(
+    `set the desired count of the ECS service ${service} to ${desiredCount}`,
+    'ecs:UpdateService',
+    () => client.send(new UpdateServiceCommand({ cluster, service, desiredCount })),
+  );
+  if (!out.service) throw new DeployError(`ECS returned no service after scaling ${service}.`);
+  return out.service;
+}
+
+export async function tagEcsResource(client: ECSClient, arn: string, tags: Record<string, string>): Promise<void> {
+  await ecsCall(`tag ${arn}`, 'ecs:TagResource', () =>
+    client.send(
+      new TagResourceCommand({ resourceArn: arn, tags: Object.entries(tags).map(([key, value]) => ({ key, value })) }),
+    ),
+  );
+}
+
+export async function untagEcsResource(client: ECSClient, arn: string, keys: string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await ecsCall(`remove the tags ${keys.join(', ')} from ${arn}`, 'ecs:UntagResource', () =>
+    client.send(new UntagResourceCommand({ resourceArn: arn, tagKeys: keys })),
+  );
 }

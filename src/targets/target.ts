@@ -130,6 +130,46 @@ export interface Target {
   settleCancelled(record: DeployRecord): Promise<RecordCancellation>;
   /** The dry-run plan's deploy line: what a deploy would do, changing nothing. */
   planDeploy(repository: string): Promise<{ running?: string; line: string }>;
+  /** Scheduled pause and resume (scale to zero off-hours), where the platform can do it. */
+  readonly scheduler?: Scheduler;
+}
+
+/**
+ * What a scheduled pause found on the resource. What a pause changes is saved as tags on the resource itself
+ * (src/core/pause-tags.ts), so a resume from any machine puts back exactly that.
+ */
+export interface PauseState {
+  /** "ECS service web (cluster prod)". */
+  label: string;
+  /** `ours`: our paused- tags are on it; `platform`: the platform says paused (App Runner PAUSED) without our tags. */
+  paused?: 'ours' | 'platform';
+  /** Tagged aws-deploy-kit:keep-running=true: never paused. */
+  keepRunning: boolean;
+  /** True when it runs nothing now (desired count 0, PAUSED). */
+  stopped: boolean;
+  /** What the tags saved: `{ desired: 3, min: 2 }`. */
+  saved: Record<string, number>;
+  /** When the pause happened, as the tag says. */
+  pausedAt?: string;
+  /** Our tag keys on it (what resume removes). */
+  tagKeys: string[];
+  /** What it runs now, for the log: "desired count 3". */
+  now: string;
+}
+
+export interface Scheduler {
+  /**
+   * `deploy`: only whether a deploy would find it paused; a platform may then skip reading what only a pause or
+   * resume needs (so that a deploy role needs no extra permission for a target that runs).
+   */
+  inspect(purpose?: 'schedule' | 'deploy'): Promise<PauseState>;
+  /** Saves what it changes as tags, then scales to zero (following the platform's operation). Returns what changed. */
+  pause(state: PauseState, timeoutMs: number): Promise<string>;
+  /**
+   * Puts back what the tags saved, removes the tags, and waits until the platform runs it again (and its target groups
+   * say healthy, where it has them). Returns what changed and the service URL when the platform gives one.
+   */
+  resume(state: PauseState, timeoutMs: number): Promise<{ restored: string; serviceUrl?: string }>;
 }
 
 /** What a post step gives the platform: the state its main step saved, and the job's context. */

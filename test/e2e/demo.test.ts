@@ -35,8 +35,8 @@ describe('npm run demo', () => {
       printed.filter((line) => line.startsWith('  image    reused') && line.endsWith('nothing built')),
     ).toHaveLength(9);
     // App Runner 4, the group 4 x 2 (instances and boot tag), the ECS service 4 + the bake act, the Express service 4,
-    // the cleanup 4.
-    expect(printed.filter((line) => line.startsWith('  checked ✓'))).toHaveLength(4 + 8 + 5 + 4 + 4);
+    // the cleanup 4, and the schedule act's paused and resumed ECS service.
+    expect(printed.filter((line) => line.startsWith('  checked ✓'))).toHaveLength(4 + 8 + 5 + 4 + 4 + 2);
     expect(printed.join('\n')).toMatch(/ {2}bake {5}web-5xx went into ALARM at \S+: Threshold Crossed/);
   });
 
@@ -46,6 +46,16 @@ describe('npm run demo', () => {
     expect(text).toMatch(/checked ✓ [1-9]\d* image\(s\) gone from the registry \(\d+ bytes\), \d+ still there/);
     expect(text).toContain(`checked ✓ the rollback would go to ${result.commits.v2.slice(0, 7)} (v2)`);
     expect(text).toContain(`checked ✓ a rollback to ${result.commits.v3.slice(0, 7)} (v3, never verified) is refused`);
+  });
+
+  it('pauses the ECS service (nothing answers), says a second pause changes nothing, and resumes it on v1', () => {
+    const text = printed.join('\n');
+    expect(text).toContain('  result   paused');
+    expect(text).toContain('saved in tags: {"desired":3}');
+    expect(text).toMatch(/checked ✓ 0 tasks and \S+\/version → (HTTP 503|no answer) \(nothing serves\)/);
+    expect(text).toMatch(/a second pause changes nothing: .*is already paused \(since [\dT:-]+Z\): nothing to do/);
+    expect(text).toContain('  result   resumed');
+    expect(text).toContain(`checked ✓ 3 tasks and ${result.world.ecsUrl}/version → ${result.commits.v1}`);
   });
 
   it('shows the last deploy as its job summary and its sticky pull-request comment', () => {

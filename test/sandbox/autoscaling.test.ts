@@ -1,12 +1,15 @@
 import {
   AutoScalingClient,
   CancelInstanceRefreshCommand,
+  CreateOrUpdateTagsCommand,
+  DeleteTagsCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeInstanceRefreshesCommand,
   type InstanceRefresh,
   RollbackInstanceRefreshCommand,
   StartInstanceRefreshCommand,
   type StartInstanceRefreshCommandInput,
+  UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
 import {
   DescribeTargetGroupsCommand,
@@ -556,6 +559,86 @@ describe('Auto Scaling emulator through the real SDK', () => {
     aws.faults.add({ kind: 'throttle', service: 'autoscaling', operation: 'DescribeAutoScalingGroups', times: 2 });
     expect(await instancesOf(name)).toHaveLength(1);
     expect(aws.callsOf('DescribeAutoScalingGroups', 'autoscaling').length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+/** Until the group lists exactly `count` instances, all InService (terminated ones drop out of the list). */
+function untilInService(name: string, count: number) {
+  return poll({
+    what: `${count} instances InService in ${name}`,
+    timeoutMs: 30_000,
+    minDelayMs: 20,
+    maxDelayMs: 40,
+    check: async () => {
+      const out = await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
+      const all = out.AutoScalingGroups![0]!.Instances!;
+      const ok = all.length === count && all.every((i) => i.LifecycleState === 'InService');
+      return ok ? { done: true, value: all } : { done: false };
+    },
+  });
+}
+
+describe('scale to zero and back (the schedule action)', () => {
+  it('desired 0 terminates every instance process; back to 3 boots new ones behind the load balancer', async () => {
+    const name = await group(2);
+    const before = asg.liveInstances(name).map((i) => i.url!);
+    await autoscaling.send(
+      new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: 0, DesiredCapacity: 0 }),
+    );
+    await untilInService(name, 0);
+    // The instances' own processes are gone, not just out of the load balancer.
+    for (const url of before) await expect(fetch(`${url}/version`)).rejects.toThrow();
+    const down = await fetch(`${asg.loadBalancerUrl(name)}/version`).then((r) => r.status);
+    expect(down).toBe(503);
+
+    await autoscaling.send(
+      new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: 3, DesiredCapacity: 3 }),
+    );
+    await untilInService(name, 3);
+    expect(await versionsThroughLb(name)).toEqual(new Set(['200 v1']));
+  });
+
+  it('refuses a desired capacity outside [min, max] with a ValidationError, changing nothing', async () => {
+    const name = await group(1);
+    await expect(
+      autoscaling.send(
+        new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: 0, DesiredCapacity: 9 }),
+      ),
+    ).rejects.toMatchObject({ name: 'ValidationError', message: expect.stringContaining('must be between') });
+    expect(asg.liveInstances(name)).toHaveLength(1);
+  });
+
+  it('keeps tags on the group as AWS does: shown by DescribeAutoScalingGroups, aws: refused, at most 50', async () => {
+    const name = await group(1);
+    const tag = (Key: string, Value = '1') => ({
+      ResourceId: name,
+      ResourceType: 'auto-scaling-group',
+      Key,
+      Value,
+      PropagateAtLaunch: false,
+    });
+    await autoscaling.send(new CreateOrUpdateTagsCommand({ Tags: [tag('aws-deploy-kit:paused-desired', '1')] }));
+    await autoscaling.send(new CreateOrUpdateTagsCommand({ Tags: [tag('aws-deploy-kit:paused-desired', '2')] }));
+    const described = await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
+    expect(described.AutoScalingGroups![0]!.Tags).toEqual([
+      {
+        ResourceId: name,
+        ResourceType: 'auto-scaling-group',
+        Key: 'aws-deploy-kit:paused-desired',
+        Value: '2',
+        PropagateAtLaunch: false,
+      },
+    ]);
+    await expect(autoscaling.send(new CreateOrUpdateTagsCommand({ Tags: [tag('aws:owner')] }))).rejects.toMatchObject({
+      name: 'ValidationError',
+    });
+    const many = Array.from({ length: 50 }, (_, i) => tag(`k${i}`));
+    await expect(autoscaling.send(new CreateOrUpdateTagsCommand({ Tags: many }))).rejects.toMatchObject({
+      name: 'LimitExceededFault',
+    });
+    await autoscaling.send(new DeleteTagsCommand({ Tags: [tag('aws-deploy-kit:paused-desired')] }));
+    const after = await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
+    expect(after.AutoScalingGroups![0]!.Tags).toEqual([]);
   });
 });
 

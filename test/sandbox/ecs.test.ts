@@ -13,6 +13,8 @@ import {
   RegisterTaskDefinitionCommand,
   type ServiceDeployment,
   StopServiceDeploymentCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
   UpdateExpressGatewayServiceCommand,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
@@ -418,6 +420,71 @@ describe('Express Mode', () => {
     expect(listed.serviceDeployments![0]!.serviceDeploymentArn).toBe(current);
     const after = await ecs.send(new DescribeExpressGatewayServiceCommand({ serviceArn: created.serviceArn }));
     expect(after.service!.activeConfigurations!.map((c) => c.primaryContainer!.image)).toEqual([image('v2')]);
+  });
+});
+
+describe('scale to zero and back (the schedule action)', () => {
+  it('desired count 0 stops every task process (the URL stops answering); back to 2 starts them again', async () => {
+    const svc = name('sleepy');
+    const created = await sandbox.ecs.createService({ cluster: 'default', name: svc, image: image('v1') });
+    expect(await version(created.url)).toBe('v1');
+    await ecs.send(new UpdateServiceCommand({ service: svc, desiredCount: 0 }));
+    await poll({
+      what: 'no task running',
+      timeoutMs: 30_000,
+      minDelayMs: 20,
+      maxDelayMs: 50,
+      check: async () => {
+        const s = (await ecs.send(new DescribeServicesCommand({ services: [svc] }))).services![0]!;
+        return s.runningCount === 0 && s.pendingCount === 0 ? { done: true, value: s } : { done: false };
+      },
+    });
+    // Each task's process is gone: the load balancer has nowhere to send the request.
+    expect(sandbox.ecs.runningImages('default', svc)).toEqual([]);
+    const answer = await fetch(`${created.url}/version`).then(
+      (r) => r.status,
+      () => 0,
+    );
+    expect(answer).not.toBe(200);
+
+    await ecs.send(new UpdateServiceCommand({ service: svc, desiredCount: 2 }));
+    const back = await poll({
+      what: 'two tasks healthy',
+      timeoutMs: 30_000,
+      minDelayMs: 20,
+      maxDelayMs: 50,
+      check: async () => {
+        const running = sandbox.ecs.runningImages('default', svc);
+        return running.length === 2 ? { done: true, value: running } : { done: false };
+      },
+    });
+    expect(back).toEqual([digests.v1, digests.v1]);
+    expect(await version(created.url)).toBe('v1');
+  });
+
+  it('tags a service as AWS does: aws: keys refused, at most 50, untag of a missing key is fine', async () => {
+    const svc = name('tagged');
+    const { serviceArn } = await sandbox.ecs.createService({
+      cluster: 'default',
+      name: svc,
+      image: image('v1'),
+      desiredCount: 1,
+    });
+    await ecs.send(
+      new TagResourceCommand({ resourceArn: serviceArn, tags: [{ key: 'aws-deploy-kit:paused-desired', value: '1' }] }),
+    );
+    await expect(
+      ecs.send(new TagResourceCommand({ resourceArn: serviceArn, tags: [{ key: 'aws:created-by', value: 'me' }] })),
+    ).rejects.toMatchObject({ name: 'InvalidParameterException' });
+    const many = Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: 'v' }));
+    await expect(ecs.send(new TagResourceCommand({ resourceArn: serviceArn, tags: many }))).rejects.toMatchObject({
+      name: 'InvalidParameterException',
+    });
+    await ecs.send(
+      new UntagResourceCommand({ resourceArn: serviceArn, tagKeys: ['aws-deploy-kit:paused-desired', 'never-set'] }),
+    );
+    const described = await ecs.send(new DescribeServicesCommand({ services: [svc], include: ['TAGS'] }));
+    expect(described.services![0]!.tags).toEqual([]);
   });
 });
 

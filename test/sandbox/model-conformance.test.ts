@@ -2,19 +2,26 @@ import {
   AppRunnerClient,
   CreateServiceCommand,
   DescribeServiceCommand,
+  ListTagsForResourceCommand as ListAppRunnerTagsCommand,
   ListOperationsCommand,
   PauseServiceCommand,
   ResumeServiceCommand,
   StartDeploymentCommand,
+  TagResourceCommand as TagAppRunnerCommand,
+  UntagResourceCommand as UntagAppRunnerCommand,
   UpdateServiceCommand,
 } from '@aws-sdk/client-apprunner';
 import {
   AutoScalingClient,
   CancelInstanceRefreshCommand,
+  CreateOrUpdateTagsCommand,
+  DeleteTagsCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeInstanceRefreshesCommand,
+  DescribeTagsCommand,
   RollbackInstanceRefreshCommand,
   StartInstanceRefreshCommand,
+  UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
 import {
   CloudWatchClient,
@@ -50,9 +57,12 @@ import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   ECSClient,
+  ListTagsForResourceCommand as ListEcsTagsCommand,
   ListServiceDeploymentsCommand,
   RegisterTaskDefinitionCommand,
   StopServiceDeploymentCommand,
+  TagResourceCommand as TagEcsCommand,
+  UntagResourceCommand as UntagEcsCommand,
   UpdateServiceCommand as UpdateEcsServiceCommand,
   UpdateExpressGatewayServiceCommand,
 } from '@aws-sdk/client-ecs';
@@ -411,6 +421,14 @@ describe('App Runner answers conform to the apprunner 2020-05-15 model', () => {
     await settled(arn);
     await failure(apprunner.send(new ResumeServiceCommand({ ServiceArn: arn })));
     await apprunner.send(new DescribeServiceCommand({ ServiceArn: arn }));
+    await apprunner.send(
+      new TagAppRunnerCommand({ ResourceArn: arn, Tags: [{ Key: 'aws-deploy-kit:paused-at', Value: 'now' }] }),
+    );
+    await failure(apprunner.send(new TagAppRunnerCommand({ ResourceArn: arn, Tags: [{ Key: 'aws:x', Value: '1' }] })));
+    await apprunner.send(new ListAppRunnerTagsCommand({ ResourceArn: arn }));
+    await failure(apprunner.send(new ListAppRunnerTagsCommand({ ResourceArn: `${arn}-gone` })));
+    await apprunner.send(new UntagAppRunnerCommand({ ResourceArn: arn, TagKeys: ['aws-deploy-kit:paused-at'] }));
+    await failure(apprunner.send(new UntagAppRunnerCommand({ ResourceArn: `${arn}-gone`, TagKeys: ['a'] })));
     apprunner.destroy();
   }, 120_000);
 
@@ -471,6 +489,30 @@ describe('Auto Scaling and ELBv2 answers conform to the autoscaling 2011-01-01 a
       }),
     );
     await failure(autoscaling.send(new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: '' })));
+    const tag = (Key: string, Value = '1') => ({
+      ResourceId: 'web',
+      ResourceType: 'auto-scaling-group',
+      Key,
+      Value,
+      PropagateAtLaunch: false,
+    });
+    await autoscaling.send(new CreateOrUpdateTagsCommand({ Tags: [tag('aws-deploy-kit:paused-min', '2')] }));
+    await failure(
+      autoscaling.send(new CreateOrUpdateTagsCommand({ Tags: Array.from({ length: 51 }, (_, i) => tag(`k${i}`)) })),
+    );
+    await autoscaling.send(
+      new DescribeTagsCommand({ Filters: [{ Name: 'auto-scaling-group', Values: ['web'] }], MaxRecords: 10 }),
+    );
+    await failure(autoscaling.send(new DescribeTagsCommand({ NextToken: 'forged' })));
+    await autoscaling.send(new DeleteTagsCommand({ Tags: [tag('aws-deploy-kit:paused-min')] }));
+    await failure(autoscaling.send(new DeleteTagsCommand({ Tags: [{ ...tag('x'), ResourceId: 'nowhere' }] })));
+    await autoscaling.send(
+      new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'web', MinSize: 0, DesiredCapacity: 0 }),
+    );
+    await failure(
+      autoscaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'web', MinSize: 3, MaxSize: 2 })),
+    );
+    await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['web'] }));
 
     const [arn] = group.targetGroupArns;
     await elbv2.send(new DescribeTargetGroupsCommand({}));
@@ -613,6 +655,15 @@ describe('ECS answers conform to the ecs 2014-11-13 model', () => {
     await failure(ecs.send(new UpdateExpressGatewayServiceCommand({ serviceArn: `${expressArn}x`, cpu: '512' })));
     await settled();
     await ecs.send(new DescribeExpressGatewayServiceCommand({ serviceArn: expressArn }));
+    const serviceArn = 'arn:aws:ecs:us-east-1:123456789012:service/conformance/conf';
+    await ecs.send(
+      new TagEcsCommand({ resourceArn: serviceArn, tags: [{ key: 'aws-deploy-kit:paused-desired', value: '2' }] }),
+    );
+    await failure(ecs.send(new TagEcsCommand({ resourceArn: serviceArn, tags: [{ key: 'AWS:x', value: '1' }] })));
+    await ecs.send(new ListEcsTagsCommand({ resourceArn: serviceArn }));
+    await failure(ecs.send(new ListEcsTagsCommand({ resourceArn: `${serviceArn}x` })));
+    await ecs.send(new UntagEcsCommand({ resourceArn: serviceArn, tagKeys: ['aws-deploy-kit:paused-desired'] }));
+    await failure(ecs.send(new UntagEcsCommand({ resourceArn: `${serviceArn}x`, tagKeys: ['a'] })));
     await ecs.send(new UpdateEcsServiceCommand({ cluster: 'conformance', service: 'conf', desiredCount: 0 }));
     await ecs.send(new DeleteServiceCommand({ cluster: 'conformance', service: 'conf' }));
     await failure(ecs.send(new DeleteServiceCommand({ cluster: 'conformance', service: 'ghost' })));

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { ActionDeps } from '../../src/actions/runtime';
-import { DEPLOY_INPUTS, ECR_CLEANUP_INPUTS, ROLLBACK_INPUTS, STATUS_INPUTS } from '../../src/cli';
+import { DEPLOY_INPUTS, ECR_CLEANUP_INPUTS, ROLLBACK_INPUTS, SCHEDULE_INPUTS, STATUS_INPUTS } from '../../src/cli';
 import { renderStatus, runStatus } from '../../src/cli/status';
 import { ConfigurationError } from '../../src/core/errors';
 
@@ -12,6 +12,10 @@ function inputsOf(file: string): string[] {
 describe('CLI commands take the same options as the actions', () => {
   it('deploy takes every input of the all-in-one action.yml', () => {
     expect([...DEPLOY_INPUTS].sort()).toEqual(inputsOf('action.yml'));
+  });
+
+  it('schedule takes every input of actions/schedule/action.yml', () => {
+    expect([...SCHEDULE_INPUTS].sort()).toEqual(inputsOf('actions/schedule/action.yml'));
   });
 
   it('rollback takes every input of actions/rollback/action.yml', () => {

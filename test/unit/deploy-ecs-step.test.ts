@@ -128,6 +128,7 @@ function inputs(overrides: Partial<DeployEcsInputs> = {}): DeployEcsInputs {
     consecutiveSuccesses: 2,
     rollbackOnFailure: true,
     maskAwsAccountId: false,
+    onPaused: 'fail',
     record: newRecord(SHA),
     ...overrides,
   };

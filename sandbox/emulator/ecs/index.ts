@@ -22,6 +22,7 @@ import {
   serviceArn,
   serviceName,
 } from './state';
+import { taggingOperations } from './tagging';
 import { briefView, clusterView, deploymentView, registerTaskDefinition, revisionView, serviceView } from './views';
 
 export type { EcsTiming } from './state';
@@ -86,6 +87,7 @@ export class EcsEmulator extends EcsCore {
         CreateExpressGatewayService: (p) => createExpress(this, p),
         DescribeExpressGatewayService: (p) => describeExpress(this, p),
         UpdateExpressGatewayService: (p) => updateExpress(this, p),
+        ...taggingOperations(this),
       },
     };
   }

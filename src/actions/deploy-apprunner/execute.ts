@@ -3,7 +3,9 @@ import { appRunnerClient } from '../../aws/apprunner';
 import { facts, quote } from '../../core/markdown';
 import type { PollDelays } from '../../core/poller';
 import { serializeRecord } from '../../core/record';
+import { ensureAwake } from '../../deploy/paused';
 import { deployAppRunner } from '../../targets/apprunner/deploy';
+import { appRunnerScheduler } from '../../targets/apprunner/schedule';
 import type { AppRunnerDeployResult } from '../../targets/apprunner/types';
 import { maskAccountIds } from '../account-mask';
 import type { ActionDeps } from '../runtime';
@@ -23,20 +25,25 @@ export async function execute(
 ): Promise<void> {
   maskAccountIds(deps, inputs.maskAwsAccountId, inputs.serviceArn, inputs.image, serializeRecord(inputs.record));
   const client = services.client ?? appRunnerClient(inputs.region, deps.env);
-  const result = await deployAppRunner(
-    { client, clock: deps.clock, logger: deps.logger, signal: deps.signal },
-    {
-      serviceArn: inputs.serviceArn,
-      image: inputs.image,
-      timeoutMs: inputs.timeoutMs,
-      onBusy: inputs.onBusy,
-      wait: inputs.wait,
-      record: inputs.record,
-      rollbackOnFailure: inputs.rollbackOnFailure,
-      ...(inputs.verify ? { verify: inputs.verify } : {}),
-      ...(services.pollDelays ? { pollDelays: services.pollDelays } : {}),
-    },
+  const appRunnerDeps = { client, clock: deps.clock, logger: deps.logger, signal: deps.signal };
+  // A paused service takes a new image without running it: ResumeService would deploy it, not this step.
+  await ensureAwake(
+    appRunnerScheduler(appRunnerDeps, inputs.serviceArn, services.pollDelays),
+    inputs.onPaused,
+    inputs.timeoutMs,
+    deps.logger,
   );
+  const result = await deployAppRunner(appRunnerDeps, {
+    serviceArn: inputs.serviceArn,
+    image: inputs.image,
+    timeoutMs: inputs.timeoutMs,
+    onBusy: inputs.onBusy,
+    wait: inputs.wait,
+    record: inputs.record,
+    rollbackOnFailure: inputs.rollbackOnFailure,
+    ...(inputs.verify ? { verify: inputs.verify } : {}),
+    ...(services.pollDelays ? { pollDelays: services.pollDelays } : {}),
+  });
   writeOutputs(deps, result);
   await deps.writeSummary(summary(inputs.image, result)).catch((error: unknown) => {
     deps.logger.warning(`Could not write the job summary: ${(error as Error).message}`);

@@ -4,6 +4,7 @@ import { type DeployRecord, newRecord, parseRecord, runFromEnv } from '../../cor
 import { stampService } from '../../core/service';
 import { commitContextFromEnv, commitOf } from '../../core/tags';
 import { validateAppRunnerServiceArn, validateRegion } from '../../core/validate';
+import { ON_PAUSED_CHOICES, type OnPaused } from '../../deploy/paused';
 import { parseImageReference } from '../../targets/apprunner/image-reference';
 import type { AppRunnerOnBusy, VerifyOptions } from '../../targets/apprunner/types';
 import { parseMaskAccountId } from '../account-mask';
@@ -23,6 +24,8 @@ export interface DeployAppRunnerInputs {
   rollbackOnFailure: boolean;
   /** mask-aws-account-id: the account IDs of the service ARN and the registry are masked in the log. */
   maskAwsAccountId: boolean;
+  /** A target the schedule paused: fail before changing anything (default), or resume it first. */
+  onPaused: OnPaused;
 }
 
 /** Parses and checks every input before any AWS call. */
@@ -78,5 +81,6 @@ export function parseDeployAppRunnerInputs(read: InputReader, env: NodeJS.Proces
     ...(verify ? { verify } : {}),
     rollbackOnFailure,
     maskAwsAccountId: parseMaskAccountId(p),
+    onPaused: p.oneOf('on-paused', ON_PAUSED_CHOICES, 'fail'),
   };
 }

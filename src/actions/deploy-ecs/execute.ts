@@ -6,6 +6,7 @@ import type { PollDelays } from '../../core/poller';
 import { type DeployRecord, recordCancelled, recordImageOf, serializeRecord } from '../../core/record';
 import { describeBake } from '../../deploy/bake';
 import { cancelledSummary } from '../../deploy/cancellation';
+import { ensureAwake } from '../../deploy/paused';
 import { undoDeploy } from '../../deploy/rollback';
 import { expectedVersionFor, verifyNewVersion } from '../../deploy/verify';
 import { openTarget, POST_STATE } from '../../targets';
@@ -58,6 +59,8 @@ export async function execute(
   if (!record.image) record.image = recordImageOf(inputs.image, false);
   const image = { ...inputs.image, commit: record.commit };
 
+  // A paused service would take the new revision with no task to run it (on-paused says what to do).
+  await ensureAwake(target.scheduler, inputs.onPaused, inputs.timeoutMs, deps.logger);
   // Read before anything is deployed: a missing alarm fails here; those already in ALARM are set aside.
   const baking = bakeStep(deps, inputs.bake, inputs.region, services);
   await baking.baseline();

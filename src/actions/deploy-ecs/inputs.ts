@@ -6,6 +6,7 @@ import { type DeployRecord, newRecord, parseRecord, runFromEnv } from '../../cor
 import { stampService } from '../../core/service';
 import { commitContextFromEnv, commitOf } from '../../core/tags';
 import { parseDigestUri, validateEnvironment, validateRegion } from '../../core/validate';
+import { ON_PAUSED_CHOICES, type OnPaused } from '../../deploy/paused';
 import { type ExpectedVersion, parseExpectedVersion } from '../../deploy/verify';
 import type { EcsExpressSettings, EcsOnBusy, EcsSettings, TaskDefinitionFile } from '../../targets/ecs/settings';
 import type { ImageByDigest } from '../../targets/target';
@@ -33,6 +34,8 @@ export interface DeployEcsInputs {
   healthIntervalMs: number;
   consecutiveSuccesses: number;
   rollbackOnFailure: boolean;
+  /** A target the schedule paused: fail before changing anything (default), or resume it first. */
+  onPaused: OnPaused;
   /** The record given as input, or a new one for this commit. */
   record: DeployRecord;
   environment?: string;
@@ -338,6 +341,7 @@ export function parseDeployEcsInputs(read: InputReader, env: NodeJS.ProcessEnv):
     ...(expectedText === undefined ? {} : { expectedVersion: parseExpectedVersion(expectedText) }),
     ...parseVerifyTimings(p),
     rollbackOnFailure: p.boolean('rollback-on-failure', true),
+    onPaused: p.oneOf('on-paused', ON_PAUSED_CHOICES, 'fail'),
     record,
     ...(environment ? { environment } : {}),
     maskAwsAccountId: parseMaskAccountId(p),

@@ -12,6 +12,7 @@ import {
 import { commitContextFromEnv, commitOf, commitTag, environmentTag } from '../../core/tags';
 import { validateCommitSha } from '../../core/validate';
 import { describeSelector } from '../../deploy/bake';
+import { ensureAwake } from '../../deploy/paused';
 import { markVerified, readPointers } from '../../deploy/pointers';
 import { undoDeploy } from '../../deploy/rollback';
 import { verifyNewVersion } from '../../deploy/verify';
@@ -57,6 +58,8 @@ export async function execute(
   const target = await openTarget(inputs.target, context);
   if (inputs.dryRun) return plan(deps, inputs, ecr, target);
 
+  // Before anything is built: a paused target would not run the new version (on-paused says what to do).
+  await ensureAwake(target.scheduler, inputs.onPaused, inputs.timeoutMinutes * 60_000, deps.logger);
   // The alarms are read before anything is built or deployed: a missing one fails here, and the ones already in
   // ALARM are not held against this version.
   const baking = bakeStep(deps, inputs.bake, inputs.region, services);

@@ -9,6 +9,7 @@ import {
   validateRepositoryName,
   validateTag,
 } from '../../core/validate';
+import { ON_PAUSED_CHOICES, type OnPaused } from '../../deploy/paused';
 import { type TargetSpec, targetCapabilities } from '../../targets';
 import { type BakeInputs, parseBakeInputs } from '../bake-step';
 import { imageIndexInput } from '../build-push/build-features';
@@ -43,6 +44,8 @@ export interface PipelineInputs {
   healthIntervalMs: number;
   consecutiveSuccesses: number;
   rollbackOnFailure: boolean;
+  /** A target the schedule paused: fail before building anything (default), or resume it first. */
+  onPaused: OnPaused;
   timeoutMinutes: number;
   /** `alarms` and `bake-time`: the bake after the verification, on every platform. */
   bake: BakeInputs;
@@ -253,6 +256,7 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
     ...(expectedVersion !== undefined ? { expectedVersion } : {}),
     ...parseVerifyTimings(p),
     rollbackOnFailure: p.boolean('rollback-on-failure', true),
+    onPaused: p.oneOf('on-paused', ON_PAUSED_CHOICES, 'fail'),
     timeoutMinutes,
     bake,
     dryRun: p.boolean('dry-run', false),

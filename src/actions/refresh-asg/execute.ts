@@ -6,8 +6,10 @@ import { facts, quote } from '../../core/markdown';
 import type { PollDelays } from '../../core/poller';
 import { recordImageOf, serializeRecord } from '../../core/record';
 import { cancelledSummary } from '../../deploy/cancellation';
+import { ensureAwake } from '../../deploy/paused';
 import { AsgCancelledError } from '../../targets/asg/cancel';
 import type { AsgDeployResult } from '../../targets/asg/deploy';
+import { asgScheduler } from '../../targets/asg/schedule';
 import { asgClients, CLIENTS, nothingReplaced, refreshGroup } from '../../targets/asg/target';
 import { maskAccountIds } from '../account-mask';
 import { targetContext } from '../compose';
@@ -40,13 +42,30 @@ export async function execute(
     },
     ...(services.pollDelays ? { pollDelays: services.pollDelays } : {}),
   });
+  const clients = asgClients(context);
+  // A paused group has no instance to refresh: the refresh would succeed and replace nothing.
+  await ensureAwake(
+    asgScheduler(
+      {
+        ...clients,
+        clock: deps.clock,
+        logger: deps.logger,
+        signal: deps.signal,
+        ...(services.pollDelays ? { pollDelays: services.pollDelays } : {}),
+      },
+      inputs.asgName,
+    ),
+    inputs.onPaused,
+    inputs.timeoutMs,
+    deps.logger,
+  );
   const record = inputs.record;
   if (!record.image && inputs.image) record.image = recordImageOf(inputs.image, false);
   let result: AsgDeployResult;
   try {
     result = await refreshGroup(
       context,
-      asgClients(context),
+      clients,
       {
         ...inputs,
         ...(inputs.repository ? { repository: inputs.repository } : {}),

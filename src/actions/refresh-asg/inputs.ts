@@ -5,6 +5,7 @@ import { stampService } from '../../core/service';
 import { commitContextFromEnv, commitOf } from '../../core/tags';
 import { parseDigestUri, validateRegion, validateRepositoryName, validateTag } from '../../core/validate';
 import { parseAlarmSelector } from '../../deploy/bake';
+import { ON_PAUSED_CHOICES, type OnPaused } from '../../deploy/paused';
 import { type AsgOnBusy, DEFAULT_MIN_HEALTHY_PERCENTAGE, type RefreshPreferences } from '../../targets/asg/refresh';
 import { checkPreferencesFitTimeout } from '../../targets/asg/refresh-plan';
 import { parseMaskAccountId } from '../account-mask';
@@ -20,6 +21,8 @@ export interface RefreshAsgInputs {
   preferences: RefreshPreferences;
   launchTemplateVersion?: string;
   onBusy: AsgOnBusy;
+  /** A target the schedule paused: fail before changing anything (default), or resume it first. */
+  onPaused: OnPaused;
   wait: boolean;
   timeoutMs: number;
   cancelOnAbort: boolean;
@@ -185,6 +188,7 @@ export function parseRefreshAsgInputs(read: InputReader, env: NodeJS.ProcessEnv)
     wait: p.boolean('wait', true),
     timeoutMs: (p.integer('timeout-minutes', 30, 1, 360) ?? 30) * 60_000,
     cancelOnAbort: p.boolean('cancel-on-abort', true),
+    onPaused: p.oneOf('on-paused', ON_PAUSED_CHOICES, 'fail'),
     record,
     maskAwsAccountId: parseMaskAccountId(p),
   };

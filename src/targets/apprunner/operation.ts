@@ -51,7 +51,7 @@ function pollCommon(run: Run) {
 }
 
 /** Waits until no operation runs on the service (or fails at once, per on-busy); returns the service as it is then. */
-async function whenIdle(run: Run, service: AppRunnerService): Promise<AppRunnerService> {
+export async function whenIdle(run: Run, service: AppRunnerService): Promise<AppRunnerService> {
   if (service.status !== 'OPERATION_IN_PROGRESS') return service;
   const { client, logger } = run.deps;
   const running = await findOperation(client, run.serviceArn, (op) => operationState(op.status) === 'running');

@@ -16,6 +16,7 @@ import { deployAppRunner } from './deploy';
 import { parseImageReference, serviceUrlOf } from './image-reference';
 import { OPERATION_KIND } from './operation';
 import { rollbackAppRunner } from './rollback';
+import { appRunnerScheduler } from './schedule';
 import { type AppRunnerDeps, type AppRunnerOnBusy, RESOURCE } from './types';
 
 /** What the inputs say about an App Runner target. */
@@ -50,6 +51,7 @@ export function createTarget(settings: AppRunnerSettings, context: TargetContext
     defaultHealthPath: '/health',
     identity: { 'service-arn': settings.serviceArn },
     current: (repository) => current(client, context, settings, repository),
+    scheduler: appRunnerScheduler(deps, settings.serviceArn, context.pollDelays),
     deploy: async (image: ImageByDigest, record: DeployRecord, timeoutMs: number): Promise<TargetDeployResult> => {
       const result = await deployAppRunner(deps, {
         serviceArn: settings.serviceArn,

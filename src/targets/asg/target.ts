@@ -31,6 +31,7 @@ import { AsgCancelledError, settleCancelled } from './cancel';
 import { type AsgDeployResult, deployAsg } from './deploy';
 import { type AsgOnBusy, DEFAULT_MIN_HEALTHY_PERCENTAGE, type RefreshPreferences } from './refresh';
 import { rollbackAsg } from './rollback';
+import { asgScheduler } from './schedule';
 import { STATE, settledSomething, settleFromState } from './state';
 
 /** What the inputs say about an Auto Scaling group target. */
@@ -207,6 +208,7 @@ export function createTarget(settings: AsgSettings, context: TargetContext): Tar
     resource: RESOURCE,
     label: groupLabel(settings.asgName),
     identity: { 'asg-name': settings.asgName, 'boot-tag': settings.bootTag },
+    scheduler: asgScheduler(asgDeps(context, clients), settings.asgName),
     current: async (repository): Promise<CurrentState> => {
       const group = await describeGroup(clients.autoscaling, settings.asgName);
       const image = await findImage(context.ecr, repository, settings.bootTag);

@@ -1,6 +1,8 @@
 import type { ECSExpressGatewayService, ExpressGatewayServiceConfiguration } from '@aws-sdk/client-ecs';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { findImage } from '../../aws/ecr';
 import { describeExpressService, describeServiceDeployment, updateExpressContainer } from '../../aws/ecs';
+import { elbv2Client } from '../../aws/elbv2';
 import { DeployError } from '../../core/errors';
 import { parseImageReference } from '../../core/image-reference';
 import { type DeployRecord, endPhase, inPhase, recordFailure, recordOperation, startPhase } from '../../core/record';
@@ -18,10 +20,11 @@ import { deploymentToStop, stopAbandoned } from './cancel';
 import { ACTIVE_STATUSES, DeploymentTracker, type EcsDeps } from './deployment';
 import { undoInProgress } from './rollback';
 import { followRollout, OPERATION_KIND } from './rollout';
+import { ecsScheduler } from './schedule';
 import { clusterName } from './service-deploy';
 import type { EcsExpressSettings } from './settings';
 import { type EcsStarted, STATE } from './state';
-import { ecsDeps } from './target';
+import { CLIENTS, ecsDeps } from './target';
 import { verifyRollback } from './verify';
 
 export { settleAbandoned } from './target';
@@ -125,6 +128,7 @@ export function createTarget(settings: EcsExpressSettings, context: TargetContex
   run.save(STATE.region, context.region);
   let started: EcsStarted = {};
   const label = `${RESOURCE} ${settings.serviceArn}`;
+  let elbv2: ElasticLoadBalancingV2Client | undefined;
   return {
     kind: 'ecs-express',
     operationKind: OPERATION_KIND,
@@ -173,6 +177,21 @@ export function createTarget(settings: EcsExpressSettings, context: TargetContex
       if (arn && settled.changed) recordOperation(record, OPERATION_KIND, arn, 'ROLLBACK_REQUESTED');
       return { runsNow: settled.runsNow };
     },
+    // Express Mode has no pause of its own: the ECS service it runs on is scaled, as a plain service is.
+    scheduler: ecsScheduler(
+      deps,
+      async () => {
+        const { service, name, cluster, label: named } = await open(run);
+        const url = expressUrl(service);
+        return { cluster, service: name, label: named, ...(url ? { url } : {}) };
+      },
+      () => {
+        elbv2 ??=
+          (context.clients?.[CLIENTS.elbv2] as ElasticLoadBalancingV2Client | undefined) ??
+          elbv2Client(context.region, context.env);
+        return elbv2;
+      },
+    ),
     planDeploy: async () => {
       const { service, name } = await open(run);
       const running = activeConfiguration(service)?.primaryContainer?.image;

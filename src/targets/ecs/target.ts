@@ -12,6 +12,7 @@ import { deploymentToStop, stopAbandoned } from './cancel';
 import { DeploymentTracker, ECS_POLL_DELAYS, type EcsDeps } from './deployment';
 import { rollbackService } from './rollback';
 import { OPERATION_KIND } from './rollout';
+import { ecsScheduler } from './schedule';
 import { deployService, type EcsRun, RESOURCE } from './service-deploy';
 import type { EcsSettings } from './settings';
 import { type EcsStarted, STATE } from './state';
@@ -77,6 +78,11 @@ export function createTarget(settings: EcsSettings, context: TargetContext): Tar
       if (arn && settled.changed) recordOperation(record, OPERATION_KIND, arn, 'ROLLBACK_REQUESTED');
       return { runsNow: settled.runsNow };
     },
+    scheduler: ecsScheduler(
+      deps,
+      async () => ({ cluster: settings.cluster, service: settings.service, label }),
+      () => run.elbv2(),
+    ),
     planDeploy: async () => {
       const service = await describeEcsService(deps.client, settings.cluster, settings.service);
       const running = service.taskDefinition

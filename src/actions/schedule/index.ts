@@ -1,0 +1,4 @@
+import { runAction } from '../runtime';
+import { run } from './main';
+
+void runAction(run);
