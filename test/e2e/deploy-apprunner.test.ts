@@ -1,8 +1,10 @@
 import { AppRunnerClient, UpdateServiceCommand } from '@aws-sdk/client-apprunner';
+import { CloudWatchClient, PutMetricAlarmCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { docker } from '../../sandbox/docker';
 import { type Sandbox, startSandbox } from '../../sandbox/index';
 import { runBundle } from '../../sandbox/run-bundle';
 import { sampleAppContext } from '../../sandbox/sample-app';
+import { poll } from '../../src/core/poller';
 import type { DeployRecord } from '../../src/core/record';
 
 // Each case deploys for real (a few seconds to a minute); the project's testTimeout is not applied to one file run.
@@ -17,6 +19,8 @@ let services = 0;
 beforeAll(async () => {
   sandbox = await startSandbox();
   sandbox.apprunner.timing = { deployMs: 500, healthCheckMs: 1_500, pendingMs: 200 };
+  // A 60-second alarm period lasts 1.2 s.
+  sandbox.cloudwatch.timing.secondMs = 20;
   Object.assign(process.env, sandbox.aws.clientEnv());
   apprunner = new AppRunnerClient({});
 
@@ -141,6 +145,62 @@ describe('deploy-apprunner against the sandbox', () => {
       'verify:failed',
       'rollback:succeeded',
     ]);
+  });
+
+  it('bakes after the verification and rolls back when an alarm goes into ALARM during it', async () => {
+    const arn = await serviceOnV1();
+    const cloudwatch = new CloudWatchClient({});
+    // The app's own error count (PutMetricData), more than 5 in a minute is an alarm.
+    await cloudwatch.send(
+      new PutMetricAlarmCommand({
+        AlarmName: `app-errors-${services}`,
+        Namespace: 'Custom/App',
+        MetricName: 'Errors',
+        Statistic: 'Sum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 5,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+      }),
+    );
+    const running = deploy({
+      'service-arn': arn,
+      image: images.v2!,
+      'health-url': '/version',
+      'expected-version': 'v2',
+      'health-timeout-minutes': '0.5',
+      alarms: `app-errors-${services}`,
+      'bake-time': '20',
+    });
+    // Once v2 serves, it starts erring.
+    await poll({
+      what: 'v2 served',
+      timeoutMs: 60_000,
+      minDelayMs: 100,
+      maxDelayMs: 100,
+      check: async () => ((await version(arn)) === 'v2' ? { done: true, value: true } : { done: false }),
+    });
+    const erring = setInterval(() => {
+      void cloudwatch.send(
+        new PutMetricDataCommand({ Namespace: 'Custom/App', MetricData: [{ MetricName: 'Errors', Value: 10 }] }),
+      );
+    }, 200);
+    const run = await running.finally(() => clearInterval(erring));
+    cloudwatch.destroy();
+    expect(run.exitCode).toBe(1);
+    const record = JSON.parse(run.outputs.record ?? '') as DeployRecord;
+    expect(record.outcome).toBe('rolled-back');
+    expect(record.phases.map((p) => `${p.name}:${p.status}`)).toEqual([
+      'deploy:succeeded',
+      'verify:succeeded',
+      'bake:failed',
+      'rollback:succeeded',
+    ]);
+    expect(record.bake?.fired?.name).toBe(`app-errors-${services}`);
+    expect(run.errors.join('\n')).toContain(`went into ALARM during the bake`);
+    expect(run.errors.join('\n')).toContain(`Rolled back to ${images.v1}`);
+    expect(await version(arn)).toBe('v1');
   });
 
   it('with on-busy: fail, fails at once when another deployment is running; with wait, waits for it', async () => {

@@ -180,3 +180,24 @@ describe('bake', () => {
     expect(record.bake?.fired).toBeUndefined();
   });
 });
+
+describe('deploy-apprunner', () => {
+  it('refuses a bake with wait false: the step would end before there is a version to watch', async () => {
+    const { parseDeployAppRunnerInputs } = await import('../../src/actions/deploy-apprunner/inputs');
+    const values: Record<string, string> = {
+      'service-arn': 'arn:aws:apprunner:us-east-1:123456789012:service/web/0123456789abcdef0123456789abcdef',
+      image: `123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:${'a'.repeat(64)}`,
+      alarms: 'web-5xx',
+      'bake-time': '60',
+      wait: 'false',
+    };
+    expect(() => parseDeployAppRunnerInputs((name) => values[name] ?? '', { GITHUB_SHA: sha })).toThrow(
+      `Input 'bake-time' has an invalid value "60": expected 0 when wait is false (a bake watches the deployed version).`,
+    );
+    values.wait = 'true';
+    expect(parseDeployAppRunnerInputs((name) => values[name] ?? '', { GITHUB_SHA: sha }).bake).toEqual({
+      alarms: { names: ['web-5xx'], prefixes: [] },
+      bakeSeconds: 60,
+    });
+  });
+});

@@ -8,6 +8,7 @@ import { ON_PAUSED_CHOICES, type OnPaused } from '../../deploy/paused';
 import { parseImageReference } from '../../targets/apprunner/image-reference';
 import type { AppRunnerOnBusy, VerifyOptions } from '../../targets/apprunner/types';
 import { parseMaskAccountId } from '../account-mask';
+import { type BakeInputs, parseBakeInputs } from '../bake-step';
 import { parseHealthInputs } from '../health-check/inputs';
 
 export interface DeployAppRunnerInputs {
@@ -26,6 +27,21 @@ export interface DeployAppRunnerInputs {
   maskAwsAccountId: boolean;
   /** A target the schedule paused: fail before changing anything (default), or resume it first. */
   onPaused: OnPaused;
+  /** `alarms` and `bake-time`: watched after App Runner's success and the verification. */
+  bake: BakeInputs;
+}
+
+/** The bake watches the deployed version: with wait false the step ends before there is one to watch. */
+function parseBakeAfterWait(p: ReturnType<typeof inputParser>, timeoutMinutes: number): BakeInputs {
+  const bake = parseBakeInputs(p, timeoutMinutes);
+  if (bake.bakeSeconds > 0 && !p.boolean('wait', true)) {
+    throw new ConfigurationError(
+      'bake-time',
+      String(bake.bakeSeconds),
+      '0 when wait is false (a bake watches the deployed version)',
+    );
+  }
+  return bake;
 }
 
 /** Parses and checks every input before any AWS call. */
@@ -82,5 +98,6 @@ export function parseDeployAppRunnerInputs(read: InputReader, env: NodeJS.Proces
     rollbackOnFailure,
     maskAwsAccountId: parseMaskAccountId(p),
     onPaused: p.oneOf('on-paused', ON_PAUSED_CHOICES, 'fail'),
+    bake: parseBakeAfterWait(p, timeoutMinutes),
   };
 }

@@ -1,6 +1,7 @@
 import { type AppRunnerService, describeService, operationState } from '../../aws/apprunner';
 import { DeployError } from '../../core/errors';
 import { HealthCheckError } from '../../core/health';
+import type { PollDelays } from '../../core/poller';
 import type { DeployRecord, Outcome } from '../../core/record';
 import { inPhase } from '../../core/record';
 import { parseImageReference, requireServiceUrl, serviceUrlOf } from './image-reference';
@@ -153,29 +154,52 @@ export async function deployAppRunner(
       );
       return result;
     }
-    const failedHealth = record.health;
-    const rollback = await rollbackAppRunner(deps, {
-      serviceArn: options.serviceArn,
-      image: target,
-      timeoutMs: options.timeoutMs,
-      onBusy: 'wait',
-      record,
-      reason: 'the health check failed after App Runner reported success',
-      ...(options.verify.url ? { verify: rollbackCheck(options.verify, record) } : {}),
-      ...(options.pollDelays ? { pollDelays: options.pollDelays } : {}),
-    });
-    // The record's health is the new version's: that is what failed.
-    if (failedHealth) record.health = failedHealth;
-    const back = rollback.failure
-      ? `Rolling back to ${target} FAILED too: ${rollback.failure.message}`
-      : `Rolled back to ${target} (operation ${rollback.operationId}), and it answers again.`;
-    result.failure = fail(
-      record,
-      rollback.failure ? 'rollback-failed' : 'rolled-back',
-      new DeployError(`App Runner deployed ${image.identifier}, but the health check failed. ${healthProblem} ${back}`),
+    result.failure = await rollBackTo(
+      deps,
+      { ...options, verify: options.verify.url ? options.verify : undefined },
+      target,
+      'the health check failed after App Runner reported success',
+      `App Runner deployed ${image.identifier}, but the health check failed. ${healthProblem}`,
     );
     return result;
   }
+}
+
+/**
+ * Deploys `previous` again after the new version failed a check (its health check, or the bake's alarm), and fails
+ * the record `rolled-back` (or `rollback-failed`) with `what` and how the rollback went. The record's health stays
+ * the new version's: that is what failed.
+ */
+export async function rollBackTo(
+  deps: AppRunnerDeps,
+  options: {
+    serviceArn: string;
+    timeoutMs: number;
+    record: DeployRecord;
+    verify?: VerifyOptions | undefined;
+    pollDelays?: PollDelays | undefined;
+  },
+  previous: string,
+  reason: string,
+  what: string,
+): Promise<DeployError> {
+  const { record } = options;
+  const failedHealth = record.health;
+  const rollback = await rollbackAppRunner(deps, {
+    serviceArn: options.serviceArn,
+    image: previous,
+    timeoutMs: options.timeoutMs,
+    onBusy: 'wait',
+    record,
+    reason,
+    ...(options.verify ? { verify: rollbackCheck(options.verify, record) } : {}),
+    ...(options.pollDelays ? { pollDelays: options.pollDelays } : {}),
+  });
+  if (failedHealth) record.health = failedHealth;
+  const back = rollback.failure
+    ? `Rolling back to ${previous} FAILED too: ${rollback.failure.message}`
+    : `Rolled back to ${previous} (operation ${rollback.operationId}), and it answers again.`;
+  return fail(record, rollback.failure ? 'rollback-failed' : 'rolled-back', new DeployError(`${what} ${back}`));
 }
 
 class AppRunnerRolledBack extends DeployError {
@@ -191,7 +215,7 @@ class AppRunnerRolledBack extends DeployError {
  * The old version is checked like the new one, except for what only the new one serves: the expected version is
  * the previous commit when the record knows it, and the body pattern is dropped.
  */
-function rollbackCheck(check: VerifyOptions, record: DeployRecord): VerifyOptions {
+export function rollbackCheck(check: VerifyOptions, record: DeployRecord): VerifyOptions {
   const { expectedBody: _body, expectedVersion: _version, ...rest } = check;
   return { ...rest, ...(record.previous?.commit ? { expectedVersion: record.previous.commit } : {}) };
 }
