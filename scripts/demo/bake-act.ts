@@ -74,7 +74,9 @@ export async function bakeAct(
     errors,
   } = await withTraffic(
     world.ecsUrl,
-    deploy(sandbox, world, 'ecs', v4, ['ERRORS=80'], { alarms: BAKE_ALARM, 'bake-time': String(BAKE_SECONDS) }),
+    // A prefix: watched by the bake alone (the names would also go to the service's own deployment alarms, and ECS
+    // might then catch v4 during its rollout, before the bake).
+    deploy(sandbox, world, 'ecs', v4, ['ERRORS=80'], { alarms: `${BAKE_ALARM}*`, 'bake-time': String(BAKE_SECONDS) }),
   );
   const { run, record } = step;
   const fired = record?.bake?.fired;

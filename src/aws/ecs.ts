@@ -1,4 +1,5 @@
 import {
+  type DeploymentConfiguration,
   DescribeExpressGatewayServiceCommand,
   DescribeServiceDeploymentsCommand,
   DescribeServiceRevisionsCommand,
@@ -102,9 +103,17 @@ export async function updateServiceTaskDefinition(
   cluster: string,
   service: string,
   taskDefinitionArn: string,
+  deploymentConfiguration?: DeploymentConfiguration,
 ): Promise<Service> {
   const out = await ecsCall(`update the ECS service ${service} to ${taskDefinitionArn}`, 'ecs:UpdateService', () =>
-    client.send(new UpdateServiceCommand({ cluster, service, taskDefinition: taskDefinitionArn })),
+    client.send(
+      new UpdateServiceCommand({
+        cluster,
+        service,
+        taskDefinition: taskDefinitionArn,
+        ...(deploymentConfiguration ? { deploymentConfiguration } : {}),
+      }),
+    ),
   );
   if (!out.service) throw new DeployError(`ECS returned no service after updating ${service}.`);
   return out.service;

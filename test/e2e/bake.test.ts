@@ -1,4 +1,5 @@
 import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { targetFiveXxAlarm } from '../../sandbox/alarms';
 import { type Sandbox, startSandbox } from '../../sandbox/index';
 import { type BundleRun, runBundle } from '../../sandbox/run-bundle';
@@ -126,11 +127,25 @@ describe('the bake: alarms watched after the verification', () => {
     expect(record.bake).toMatchObject({ seconds: 6, alarms: [{ name: `${service.name}-5xx`, state: 'OK' }] });
     expect(run.summary).toContain('✅ passed');
     expect(await version(service)).toBe(commits.good);
+    // The alarm name went to the service's own deployment alarms too: ECS watches it during its rollouts.
+    const { services } = await new ECSClient({}).send(
+      new DescribeServicesCommand({ cluster: 'prod', services: [service.name] }),
+    );
+    expect(services?.[0]?.deploymentConfiguration?.alarms).toEqual({
+      alarmNames: [`${service.name}-5xx`],
+      enable: true,
+      rollback: true,
+    });
+    expect(run.log).toContain(`The service's deployment alarms now include ${service.name}-5xx`);
   });
 
   it('rolls back when a version that passed its health check answers 5xx to real traffic', async () => {
     const service = await serviceWithAlarm();
-    const run = await withTraffic(service, deploy(service, 'flaky', { 'bake-time': '20' }));
+    // A prefix is the bake's alone (ECS's deployment alarms take names): only the bake can catch this version.
+    const run = await withTraffic(
+      service,
+      deploy(service, 'flaky', { alarms: `${service.name}-5x*`, 'bake-time': '20' }),
+    );
     expect(run.exitCode).not.toBe(0);
     expect(run.outputs.outcome).toBe('rolled-back');
     const record = parseRecord('record', run.outputs.record ?? '');

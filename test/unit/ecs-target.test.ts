@@ -554,3 +554,27 @@ it('records the cluster by name from its ARN', async () => {
   await target().target.deploy(image, rec, TIMEOUT);
   expect(rec.target?.cluster).toBe('blue');
 });
+
+describe('withDeploymentAlarms', () => {
+  it("adds the alarm names to the service's deployment alarms, keeping the rest of its configuration", async () => {
+    const { withDeploymentAlarms } = await import('../../src/targets/ecs/service-deploy');
+    const current = {
+      maximumPercent: 200,
+      minimumHealthyPercent: 100,
+      alarms: { alarmNames: ['theirs'], enable: false, rollback: false },
+    };
+    expect(withDeploymentAlarms(current, ['web-5xx'])).toEqual({
+      maximumPercent: 200,
+      minimumHealthyPercent: 100,
+      alarms: { alarmNames: ['theirs', 'web-5xx'], enable: true, rollback: true },
+    });
+    // Nothing to change: UpdateService is sent without a deployment configuration.
+    expect(
+      withDeploymentAlarms({ alarms: { alarmNames: ['web-5xx'], enable: true, rollback: true } }, ['web-5xx']),
+    ).toBeUndefined();
+    expect(withDeploymentAlarms(current, [])).toBeUndefined();
+    expect(withDeploymentAlarms(undefined, ['a'])).toEqual({
+      alarms: { alarmNames: ['a'], enable: true, rollback: true },
+    });
+  });
+});

@@ -6,6 +6,7 @@ import { type DeployRecord, newRecord, parseRecord, runFromEnv } from '../../cor
 import { stampService } from '../../core/service';
 import { commitContextFromEnv, commitOf } from '../../core/tags';
 import { parseDigestUri, validateEnvironment, validateRegion } from '../../core/validate';
+import { parseAlarmSelector } from '../../deploy/bake';
 import { ON_PAUSED_CHOICES, type OnPaused } from '../../deploy/paused';
 import { type ExpectedVersion, parseExpectedVersion } from '../../deploy/verify';
 import type { EcsExpressSettings, EcsOnBusy, EcsSettings, TaskDefinitionFile } from '../../targets/ecs/settings';
@@ -248,6 +249,8 @@ export function parseEcsTarget(read: InputReader, env: NodeJS.ProcessEnv): { spe
   }
   const taskDefinitionFile =
     taskDefinition === undefined ? undefined : readTaskDefinitionFile('task-definition', taskDefinition, env);
+  // The alarm names (not prefixes) also go to the service's own deployment alarms, watched during the rollout.
+  const deploymentAlarms = parseAlarmSelector('alarms', p.list('alarms')).names;
   return {
     spec: {
       kind: 'ecs',
@@ -258,6 +261,7 @@ export function parseEcsTarget(read: InputReader, env: NodeJS.ProcessEnv): { spe
       ...(container ? { container } : {}),
       ...(taskDefinitionFile ? { taskDefinitionFile } : {}),
       ...(containerEnvironment ? { containerEnvironment } : {}),
+      ...(deploymentAlarms.length > 0 ? { deploymentAlarms } : {}),
     },
     ...(named.region ? { region: named.region } : {}),
   };

@@ -192,6 +192,8 @@ export function parsePipelineInputs(read: InputReader, env: NodeJS.ProcessEnv): 
   for (const name of [...BUILD_INPUTS, ...REFRESH_INPUTS, ...ECS_INPUTS]) passThrough[name] = p.optional(name);
   // Every phase checks (and the build's record carries) the same service.
   passThrough.service = p.optional('service');
+  // The alarm names also reach the platform's own alarm watch (ECS deployment alarms) through its parser.
+  passThrough.alarms = p.optional('alarms');
   const timeoutMinutes = p.number('timeout-minutes', 30, 0.1, 360);
   // The same `alarms` reach the instance refresh's AlarmSpecification through refresh-asg's own parser (names only).
   const bake = parseBakeInputs(p, timeoutMinutes);

@@ -1,4 +1,4 @@
-import type { Service } from '@aws-sdk/client-ecs';
+import type { DeploymentConfiguration, Service } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import {
   describeEcsService,
@@ -153,7 +153,13 @@ export async function deployService(
     run.save(STATE.service, settings.service);
     run.save(STATE.label, label);
     run.save(STATE.cancelOnAbort, String(settings.cancelOnAbort ?? true));
-    await updateServiceTaskDefinition(deps.client, settings.cluster, settings.service, ours);
+    const configuration = withDeploymentAlarms(service.deploymentConfiguration, settings.deploymentAlarms);
+    if (configuration)
+      deps.logger.info(
+        `The service's deployment alarms now include ${settings.deploymentAlarms!.join(', ')}: ECS rolls this ` +
+          'deployment back by itself when one goes into ALARM during it.',
+      );
+    await updateServiceTaskDefinition(deps.client, settings.cluster, settings.service, ours, configuration);
     started.rollout = { taskDefinitionArn: ours };
     // Only now does the service deploy it: a refused UpdateService leaves the record without this revision.
     record.target.revision = ours;
@@ -202,4 +208,20 @@ export async function deployService(
   } catch (error) {
     return failed(error, { needsRollback: !deps.signal?.aborted });
   }
+}
+
+/**
+ * The service's deployment configuration with `names` among its deployment alarms (enable and rollback on), sent in
+ * full so nothing else changes; undefined when there is nothing to add (UpdateService then leaves it alone).
+ */
+export function withDeploymentAlarms(
+  current: DeploymentConfiguration | undefined,
+  names: readonly string[] | undefined,
+): DeploymentConfiguration | undefined {
+  if (!names?.length) return undefined;
+  const alarms = current?.alarms;
+  const have = alarms?.alarmNames ?? [];
+  const missing = names.filter((n) => !have.includes(n));
+  if (missing.length === 0 && alarms?.enable && alarms.rollback) return undefined;
+  return { ...(current ?? {}), alarms: { alarmNames: [...have, ...missing], enable: true, rollback: true } };
 }

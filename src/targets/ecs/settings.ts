@@ -30,6 +30,11 @@ export interface EcsSettings {
   onBusy?: EcsOnBusy;
   /** Stop (with rollback) the deployment this step started when the job is cancelled; default true. */
   cancelOnAbort?: boolean;
+  /**
+   * CloudWatch alarm names (`alarms`) added to the service's own deployment alarms, with enable and rollback on: ECS
+   * then watches them during its rollout and rolls back by itself.
+   */
+  deploymentAlarms?: string[];
 }
 
 /** An ECS Express Mode service: its primary container's image is replaced, everything else kept. */
