@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { ECS_INPUTS } from './actions/pipeline/inputs';
+import { BUILD_FEATURE_INPUTS, ECS_INPUTS } from './actions/pipeline/inputs';
 import { run as deploy } from './actions/pipeline/main';
 import { run as rollback } from './actions/rollback/main';
 import type { ActionDeps } from './actions/runtime';
@@ -46,15 +46,7 @@ export const DEPLOY_INPUTS = [
   'skip-if-exists',
   'cache',
   'create-repository',
-  'secrets',
-  'secret-files',
-  'ssh',
-  'labels',
-  'annotations',
-  'provenance',
-  'sbom',
-  'no-cache',
-  'pull',
+  ...BUILD_FEATURE_INPUTS,
   'min-healthy-percentage',
   'max-healthy-percentage',
   'instance-warmup',
@@ -74,15 +66,15 @@ export const DEPLOY_INPUTS = [
   'summary',
   'dry-run',
 ] as const;
+/** `target` and the inputs that name it (the boot tag aside), as the rollback and schedule actions spell them. */
+const TARGET_INPUTS = ['target', 'service-arn', 'asg-name', 'cluster', 'ecs-service', 'express-service-arn'] as const;
+/** The target's inputs and the ASG's boot tag: what `status` and `ecr-cleanup` read what a target runs with. */
+const TARGET_NAMING_INPUTS = [...TARGET_INPUTS, 'boot-tag'] as const;
+
 export const ROLLBACK_INPUTS = [
   'environment',
   'service',
-  'target',
-  'service-arn',
-  'asg-name',
-  'cluster',
-  'ecs-service',
-  'express-service-arn',
+  ...TARGET_INPUTS,
   'repository',
   'to-sha',
   'region',
@@ -97,27 +89,11 @@ export const ROLLBACK_INPUTS = [
   'dry-run',
 ] as const;
 
-/** `target` and the inputs that name it, as the rollback action spells them. */
-const TARGET_NAMING_INPUTS = [
-  'target',
-  'service-arn',
-  'asg-name',
-  'boot-tag',
-  'cluster',
-  'ecs-service',
-  'express-service-arn',
-] as const;
-
 // The inputs of actions/schedule/action.yml (a unit test keeps this list in sync).
 export const SCHEDULE_INPUTS = [
   'mode',
   'environment',
-  'target',
-  'service-arn',
-  'asg-name',
-  'cluster',
-  'ecs-service',
-  'express-service-arn',
+  ...TARGET_INPUTS,
   'region',
   'health-url',
   'expected-status',

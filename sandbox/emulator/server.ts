@@ -165,7 +165,7 @@ export class AwsEmulator {
     try {
       const result = await handler(params);
       res.writeHead(200, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
-      res.end(querySuccess(action, service.xmlns, result === undefined ? {} : result, requestId));
+      res.end(querySuccess(action, service.xmlns, result ?? {}, requestId));
     } catch (error) {
       this.xmlError(res, asFault(error), requestId);
     }

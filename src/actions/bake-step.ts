@@ -81,7 +81,12 @@ export function bakeStep(
 ): BakeStep {
   const enabled = inputs.bakeSeconds > 0;
   let baseline: AlarmBaseline | undefined;
-  const context = () => bakeContext(deps, region, services);
+  // One CloudWatch client for the baseline and the watch, made only when there is a bake.
+  let made: BakeContext | undefined;
+  const context = () => {
+    made ??= bakeContext(deps, region, services);
+    return made;
+  };
   return {
     enabled,
     baseline: async () => {

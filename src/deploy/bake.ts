@@ -172,15 +172,3 @@ export async function bake(
   );
   context.logger.info(`The bake passed: no alarm went into ALARM in ${formatDuration(durationMs)}.`);
 }
-
-/** The bake in one line of plain text, for a step's job summary: passed, or which alarm fired, why and when. */
-export function describeBake(record: DeployRecord): string | undefined {
-  const b = record.bake;
-  if (!b) return undefined;
-  const before = b.alreadyInAlarm.length ? `; already in ALARM before the deploy: ${b.alreadyInAlarm.join(', ')}` : '';
-  if (b.fired) return `🚨 ${b.fired.name} went into ALARM at ${b.fired.at}: ${b.fired.reason}${before}`;
-  const phase = record.phases.findLast((p) => p.name === 'bake');
-  const verdict = phase?.status === 'succeeded' ? '✅ passed' : '⏹️ stopped';
-  const watched = b.alarms.map((a) => `${a.name} ${a.state}`).join(', ') || 'no alarm found';
-  return `${verdict}: ${formatDuration(b.seconds * 1000)} watching ${watched}${before}`;
-}

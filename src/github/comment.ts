@@ -158,15 +158,10 @@ export async function upsertServiceSection(
     last = written;
     await sleep(500 + Math.round(random() * 1000));
     const after = await findMarkedComments(octokit, repo, issue, marker);
-    const mine = parseSections(after.map((c) => c.body).join('\n')).find((s) => s.service === section.service);
-    if (after.length === 1 && mine && mine.updatedAt === section.updatedAt && mine.body === section.body) {
-      return {
-        id: after[0]!.id,
-        url: after[0]!.url,
-        action,
-        removed,
-        services: parseSections(after[0]!.body).map((s) => s.service),
-      };
+    const sections = after.length === 1 ? parseSections(after[0]!.body) : [];
+    const mine = sections.find((s) => s.service === section.service);
+    if (mine && mine.updatedAt === section.updatedAt && mine.body === section.body) {
+      return { id: after[0]!.id, url: after[0]!.url, action, removed, services: sections.map((s) => s.service) };
     }
   }
   // Still contended after every attempt: the last write stands; the next report of any service merges again.

@@ -1,3 +1,4 @@
+import { describeBake } from '../core/bake-summary';
 import { cell, code, table } from '../core/markdown';
 import { formatDuration } from '../core/poller';
 import type { DeployRecord, PhaseName, RecordPhase } from '../core/record';
@@ -177,22 +178,6 @@ function healthText(record: DeployRecord): string | undefined {
   return `${health.healthy ? '✅ healthy' : '❌ unhealthy'} after ${checks}${status}${detail}`;
 }
 
-/** What the bake watched and found: passed, or which alarm fired, why and when. */
-function bakeText(record: DeployRecord): string | undefined {
-  const bake = record.bake;
-  if (!bake) return undefined;
-  const watched = bake.alarms.map((a) => `${code(a.name)} ${cell(a.state)}`).join(', ') || 'no alarm found';
-  const before = bake.alreadyInAlarm.length
-    ? `<br>already in ALARM before the deploy (not held against it): ${bake.alreadyInAlarm.map(code).join(', ')}`
-    : '';
-  if (bake.fired) {
-    return `🚨 ${code(bake.fired.name)} went into ALARM at ${cell(bake.fired.at)}: ${cell(bake.fired.reason)}${before}`;
-  }
-  const phase = record.phases.findLast((p) => p.name === 'bake');
-  const verdict = phase?.status === 'succeeded' ? '✅ passed' : phase?.status === 'running' ? '⏳ baking' : '⏹️ stopped';
-  return `${verdict}: ${formatDuration(bake.seconds * 1000)} watching ${watched}${before}`;
-}
-
 function previousText(record: DeployRecord, ctx: RenderContext): string | undefined {
   const previous = record.previous;
   if (!previous || (!previous.commit && !previous.digest && !previous.image)) return undefined;
@@ -253,7 +238,7 @@ export function renderFacts(record: DeployRecord, ctx: RenderContext): string {
     ],
     ['Durations', durationsText(record, ctx.now)],
     ['Health', healthText(record)],
-    ['Bake', bakeText(record)],
+    ['Bake', describeBake(record, { name: code, text: cell })],
     ['Runs now', record.cancellation?.runsNow.length ? record.cancellation.runsNow.map(cell).join('<br>') : undefined],
     ['Previous version', previousText(record, ctx)],
     ['Roll back', rollbackText(record, ctx)],

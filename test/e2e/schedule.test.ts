@@ -1,8 +1,7 @@
 import { DescribeServicesCommand, ECSClient, TagResourceCommand, UntagResourceCommand } from '@aws-sdk/client-ecs';
-import { docker } from '../../sandbox/docker';
 import { type Sandbox, startSandbox } from '../../sandbox/index';
 import { type BundleRun, runBundle } from '../../sandbox/run-bundle';
-import { sampleAppContext } from '../../sandbox/sample-app';
+import { pushSampleVersions } from '../../sandbox/sample-app';
 
 // The shipped schedule bundle (and deploy-ecs against a paused service) on the sandbox, whose ECS tasks, App Runner
 // revisions and Auto Scaling instances really run the pushed image: "paused" is checked as a URL that no longer
@@ -23,16 +22,10 @@ beforeAll(async () => {
   Object.assign(process.env, sandbox.aws.clientEnv());
   ecs = new ECSClient({});
   sandbox.ecr.createRepository('app');
-  const { host, user, password } = sandbox.registry;
-  await docker(['login', '--username', user, '--password-stdin', host], sandbox.env(), password);
-  const context = await sampleAppContext();
-  for (const [name, sha] of Object.entries(commits) as [Commit, string][]) {
-    const tag = `${host}/app:sha-${sha}`;
-    // --no-cache: podman's cache ignores a changed --build-arg that only feeds ENV.
-    await docker(['build', '--no-cache', '-t', tag, '--build-arg', `VERSION=${sha}`, context], sandbox.env());
-    await docker(['push', tag], sandbox.env());
-    digests[name] = (await sandbox.registry.client.manifest('app', `sha-${sha}`))!.digest;
-  }
+  Object.assign(
+    digests,
+    await pushSampleVersions(sandbox, 'app', { c1: { sha: commits.c1 }, c2: { sha: commits.c2 } }),
+  );
 }, 300_000);
 
 afterAll(async () => {

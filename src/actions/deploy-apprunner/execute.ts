@@ -1,10 +1,10 @@
 import type { AppRunnerClient } from '@aws-sdk/client-apprunner';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { appRunnerClient } from '../../aws/apprunner';
+import { describeBake } from '../../core/bake-summary';
 import { facts, quote } from '../../core/markdown';
 import type { PollDelays } from '../../core/poller';
 import { serializeRecord } from '../../core/record';
-import { describeBake } from '../../deploy/bake';
 import { ensureAwake } from '../../deploy/paused';
 import { deployAppRunner, rollBackTo } from '../../targets/apprunner/deploy';
 import { fail } from '../../targets/apprunner/operation';

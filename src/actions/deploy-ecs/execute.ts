@@ -1,10 +1,10 @@
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import { ecrClient } from '../../aws/ecr';
+import { describeBake } from '../../core/bake-summary';
 import { DeployError } from '../../core/errors';
 import { facts, quote } from '../../core/markdown';
 import type { PollDelays } from '../../core/poller';
 import { type DeployRecord, recordCancelled, recordImageOf, serializeRecord } from '../../core/record';
-import { describeBake } from '../../deploy/bake';
 import { cancelledSummary } from '../../deploy/cancellation';
 import { ensureAwake } from '../../deploy/paused';
 import { undoDeploy } from '../../deploy/rollback';

@@ -58,17 +58,11 @@ export interface PipelineInputs {
   commit?: string;
 }
 
-const BUILD_INPUTS = [
-  'commit',
-  'context',
-  'dockerfile',
-  'build-args',
-  'platforms',
-  'skip-if-exists',
-  'cache',
-  'create-repository',
-  // docker/build-push-action parity (registry-id is build-push's only: the pointer tags, the rollback and the plan
-  // read the job's own registry).
+/**
+ * docker/build-push-action parity, handed to build-push as they are (registry-id is build-push's only: the pointer
+ * tags, the rollback and the plan read the job's own registry).
+ */
+export const BUILD_FEATURE_INPUTS = [
   'secrets',
   'secret-files',
   'ssh',
@@ -78,6 +72,17 @@ const BUILD_INPUTS = [
   'sbom',
   'no-cache',
   'pull',
+] as const;
+const BUILD_INPUTS = [
+  'commit',
+  'context',
+  'dockerfile',
+  'build-args',
+  'platforms',
+  'skip-if-exists',
+  'cache',
+  'create-repository',
+  ...BUILD_FEATURE_INPUTS,
   'mask-aws-account-id',
 ];
 const TARGETS = ['apprunner', 'asg', 'ecs', 'ecs-express'] as const;
