@@ -578,6 +578,23 @@ function untilInService(name: string, count: number) {
   });
 }
 
+/** Until the group's target group has exactly `count` healthy targets (what the load balancer routes to). */
+function untilHealthyTargets(name: string, count: number) {
+  return poll({
+    what: `${count} healthy targets of ${name}`,
+    timeoutMs: 30_000,
+    minDelayMs: 20,
+    maxDelayMs: 40,
+    check: async () => {
+      const out = await autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
+      const arn = out.AutoScalingGroups![0]!.TargetGroupARNs![0]!;
+      const health = await elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }));
+      const healthy = (health.TargetHealthDescriptions ?? []).filter((d) => d.TargetHealth?.State === 'healthy');
+      return healthy.length === count ? { done: true, value: healthy } : { done: false };
+    },
+  });
+}
+
 describe('scale to zero and back (the schedule action)', () => {
   it('desired 0 terminates every instance process; back to 3 boots new ones behind the load balancer', async () => {
     const name = await group(2);
@@ -595,6 +612,8 @@ describe('scale to zero and back (the schedule action)', () => {
       new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: 3, DesiredCapacity: 3 }),
     );
     await untilInService(name, 3);
+    // As behind an ALB, an instance InService is routed to once its target is healthy: wait for the target group.
+    await untilHealthyTargets(name, 3);
     expect(await versionsThroughLb(name)).toEqual(new Set(['200 v1']));
   });
 
